@@ -1,0 +1,167 @@
+// Command git-credential-ghapp is a git credential helper that hands git
+// short-lived GitHub App user access tokens obtained through the device flow.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/prompt"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/tmpfs"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "git-credential-ghapp: internal error: %s (please report it)\n", redact(fmt.Sprint(r)))
+			code = 1
+		}
+	}()
+	h := &helper.Helper{
+		Stdout: stdout,
+		Stderr: stderr,
+		Open:   openStore,
+		HTTP:   &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
+		Prompt: func() (io.Writer, func()) {
+			w, _, closeTTY := prompt.Open(stderr)
+			return w, closeTTY
+		},
+	}
+	app := newApp(h, stdin)
+	app.Writer, app.ErrWriter = stdout, stderr
+	if err := app.Run(args); err != nil {
+		fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", redact(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
+	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a URL, or a bare host for https://HOST"}
+	return &cli.App{
+		Name:    "git-credential-ghapp",
+		Usage:   "give git short-lived GitHub App tokens through the device flow",
+		Version: version,
+		Description: "git runs this helper when configured with `git config --global credential.helper ghapp`.\n" +
+			"It answers from its cache, or signs you in with a device code shown on your terminal.\n" +
+			"Tokens last 8 hours and are kept only in memory or on tmpfs.",
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: &h.ClientID},
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "get",
+				Usage: "git's request for a credential (read from stdin)",
+				Action: func(c *cli.Context) error {
+					req, err := credential.Read(stdin)
+					if err != nil {
+						return err
+					}
+					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+					defer stop()
+					return h.Get(ctx, req)
+				},
+			},
+			{
+				Name:  "store",
+				Usage: "git's report that a credential worked (ignored: only tokens this helper minted are kept)",
+				Action: func(*cli.Context) error {
+					_, err := io.Copy(io.Discard, io.LimitReader(stdin, 1<<20))
+					return err
+				},
+			},
+			{
+				Name:  "erase",
+				Usage: "git's report that a credential was rejected (read from stdin)",
+				Action: func(*cli.Context) error {
+					req, err := credential.Read(stdin)
+					if err != nil {
+						return err
+					}
+					return h.Erase(req)
+				},
+			},
+			{
+				Name:  "login",
+				Usage: "sign in now with the device flow",
+				Flags: []cli.Flag{hostFlag},
+				Action: func(c *cli.Context) error {
+					o, err := origin.ParseURL(c.String("host"))
+					if err != nil {
+						return fmt.Errorf("--host %q: %v", c.String("host"), err)
+					}
+					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+					defer stop()
+					return h.Login(ctx, o)
+				},
+			},
+			{
+				Name:  "logout",
+				Usage: "forget tokens and revoke them",
+				Flags: []cli.Flag{hostFlag, &cli.BoolFlag{Name: "all", Usage: "every host"}},
+				Action: func(c *cli.Context) error {
+					if c.Bool("all") {
+						return h.Logout(c.Context, nil)
+					}
+					o, err := origin.ParseURL(c.String("host"))
+					if err != nil {
+						return fmt.Errorf("--host %q: %v", c.String("host"), err)
+					}
+					return h.Logout(c.Context, &o)
+				},
+			},
+		},
+		// git may grow operations; a helper must ignore those it does not know.
+		CommandNotFound: func(*cli.Context, string) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%v (see git-credential-ghapp --help)", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// openStore opens the token store by name.
+func openStore(name string, allowDisk bool) (store.Store, error) {
+	switch name {
+	case "", "auto", "tmpfs":
+		return tmpfs.Open(runtimedir.Path(), allowDisk)
+	}
+	return nil, fmt.Errorf("unknown store %q (use auto or tmpfs)", name)
+}
+
+// userAgent names the helper to GitHub, whose API requires a User-Agent.
+type userAgent struct{}
+
+func (userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", "git-credential-ghapp/"+version)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+var tokenLike = regexp.MustCompile(`gh[opusr]_[A-Za-z0-9_]+`)
+
+// redact is a last line of defence: no message leaves with a token in it.
+func redact(s string) string {
+	return tokenLike.ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
+}

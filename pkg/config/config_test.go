@@ -1,0 +1,158 @@
+package config
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// isolate gives the test a HOME of its own and no system config, and clears
+// every variable that could change a setting.
+func isolate(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, v := range []string{"GHAPP_CLIENT_ID", "GH_SCOPED_CREDS_CLIENT_ID", "GHAPP_STORE", "GIT_TERMINAL_PROMPT", "GIT_DIR", "GIT_CONFIG_PARAMETERS"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	t.Chdir(home)
+}
+
+func gitSet(t *testing.T, kv ...string) {
+	t.Helper()
+	for i := 0; i < len(kv); i += 2 {
+		if out, err := exec.Command("git", "config", "--global", kv[i], kv[i+1]).CombinedOutput(); err != nil {
+			t.Fatalf("git config %s: %v %s", kv[i], err, out)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	isolate(t)
+	s, err := Load("https://github.com", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto"}
+	if s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
+
+func TestClientIDPrecedence(t *testing.T) {
+	isolate(t)
+	gitSet(t, "ghapp.clientId", "Iv1.config")
+	check := func(flag, want string) {
+		t.Helper()
+		s, err := Load("https://github.com", flag, true)
+		if err != nil || s.ClientID != want {
+			t.Errorf("ClientID = %q, %v; want %q", s.ClientID, err, want)
+		}
+	}
+	check("", "Iv1.config")
+	t.Setenv("GH_SCOPED_CREDS_CLIENT_ID", "Iv1.scoped")
+	check("", "Iv1.scoped")
+	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
+	check("", "Iv1.env")
+	check("Iv1.flag", "Iv1.flag")
+}
+
+func TestOnlyURLSpecificClientIDServesOtherHosts(t *testing.T) {
+	isolate(t)
+	gitSet(t, "ghapp.clientId", "Iv1.plain", "ghapp.https://ghe.example.com.clientId", "Iv1.ghe")
+	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
+
+	s, err := Load("https://other.example.com", "Iv1.flag", false)
+	if err != nil || s.HostConfigured {
+		t.Errorf("plain key, env and flag made a host served: %+v %v", s, err)
+	}
+	s, err = Load("https://ghe.example.com", "", false)
+	if err != nil || !s.HostConfigured {
+		t.Errorf("ghapp.<url>.clientId did not make its host served: %+v %v", s, err)
+	}
+	if s.ClientID != "Iv1.env" {
+		t.Errorf("ClientID = %q, want the environment's", s.ClientID)
+	}
+	os.Unsetenv("GHAPP_CLIENT_ID")
+	s, _ = Load("https://GHE.example.com/o/r.git", "", false)
+	if !s.HostConfigured || s.ClientID != "Iv1.ghe" {
+		t.Errorf("URL with path and upper case: %+v", s)
+	}
+	s, _ = Load("https://ghe.example.com:8443", "", false)
+	if s.HostConfigured {
+		t.Errorf("another port is served: %+v", s)
+	}
+	s, _ = Load("https://github.com", "", true)
+	if s.ClientID != "Iv1.plain" || s.HostConfigured {
+		t.Errorf("github.com: %+v", s)
+	}
+}
+
+func TestURLMatchedSettings(t *testing.T) {
+	isolate(t)
+	gitSet(t, "ghapp.minLifetime", "5m", "ghapp.http://127.0.0.1:9.minLifetime", "10s",
+		"ghapp.http://127.0.0.1:9.clientId", "Iv1.local", "ghapp.interactive", "no",
+		"ghapp.allowDiskStore", "yes", "ghapp.store", "tmpfs")
+	s, err := Load("http://127.0.0.1:9", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs"}
+	if s != want {
+		t.Errorf("got %+v\nwant %+v", s, want)
+	}
+	s, _ = Load("https://github.com", "", true)
+	if s.MinLifetime != 5*time.Minute {
+		t.Errorf("plain minLifetime not applied: %v", s.MinLifetime)
+	}
+	t.Setenv("GHAPP_STORE", "memory")
+	if s, _ = Load("https://github.com", "", true); s.Store != "memory" {
+		t.Errorf("GHAPP_STORE ignored: %q", s.Store)
+	}
+}
+
+func TestTerminalPromptOff(t *testing.T) {
+	isolate(t)
+	t.Setenv("GIT_TERMINAL_PROMPT", "0")
+	if s, _ := Load("https://github.com", "", true); s.Interactive {
+		t.Error("GIT_TERMINAL_PROMPT=0 left the helper interactive")
+	}
+}
+
+func TestValuelessBooleanIsTrue(t *testing.T) {
+	isolate(t)
+	gitSet(t, "ghapp.interactive", "false")
+	cfg := filepath.Join(os.Getenv("HOME"), ".gitconfig")
+	data, _ := os.ReadFile(cfg)
+	data = []byte(strings.Replace(string(data), "interactive = false", "interactive", 1))
+	os.WriteFile(cfg, data, 0o644)
+	if s, err := Load("https://github.com", "", true); err != nil || !s.Interactive {
+		t.Errorf("valueless ghapp.interactive read as %v, %v", s.Interactive, err)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for _, kv := range [][2]string{{"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}} {
+		isolate(t)
+		gitSet(t, kv[0], kv[1])
+		_, err := Load("https://github.com", "", true)
+		if err == nil || !strings.Contains(err.Error(), kv[0]) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%s: err = %v, want one line naming the key", kv[0], kv[1], err)
+		}
+	}
+}
+
+func TestBrokenConfigFile(t *testing.T) {
+	isolate(t)
+	os.WriteFile(filepath.Join(os.Getenv("HOME"), ".gitconfig"), []byte("[ghapp\nclientId = x\n"), 0o644)
+	_, err := Load("https://github.com", "", true)
+	if err == nil || !strings.Contains(err.Error(), "git config") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %v, want one line from git config", err)
+	}
+}

@@ -1,0 +1,170 @@
+// Package credential reads and writes the key=value format that git speaks
+// with credential helpers, as git-credential(1) defines it.
+package credential
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxLine is the longest line git accepts, counting its LF (git ≥ 2.46).
+const MaxLine = 65535
+
+// maxInput bounds a whole request, so a runaway writer cannot make the
+// helper buffer without end.
+const maxInput = 1 << 20
+
+// Request is what git asks a helper about. Unknown keys are ignored.
+type Request struct {
+	Protocol string
+	Host     string // host, with ":port" when the URL had one
+	Path     string // only sent with credential.useHttpPath=true
+	Username string
+	Password string
+	// PasswordExpiryUTC is git's password_expiry_utc, zero when absent.
+	PasswordExpiryUTC time.Time
+	WWWAuth           []string // wwwauth[]
+	Capabilities      []string // capability[]
+}
+
+// Read parses one request from r: key=value lines ending at a blank line
+// or EOF. A line without '=', a NUL byte, an over-long line or a url=
+// that is not a URL is an error, as it is for git.
+func Read(r io.Reader) (*Request, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, maxInput), MaxLine+1)
+	req := &Request{}
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("credential line %d is longer than %d bytes", n, MaxLine)
+		}
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("reading credential request: %v", err)
+		}
+		atEOF := err == io.EOF
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r")) // git's strbuf_getline drops CR too
+		if len(line) == 0 {
+			return req, nil
+		}
+		if err := req.set(line); err != nil {
+			return nil, fmt.Errorf("credential line %d: %v", n, err)
+		}
+		if atEOF {
+			return req, nil
+		}
+	}
+}
+
+func (req *Request) set(line []byte) error {
+	if bytes.IndexByte(line, 0) >= 0 {
+		return errors.New("contains a NUL byte")
+	}
+	k, v, ok := strings.Cut(string(line), "=")
+	if !ok || k == "" {
+		return errors.New("not of the form key=value") // the line itself may be a secret: not echoed
+	}
+	switch k {
+	case "protocol":
+		req.Protocol = v
+	case "host":
+		req.Host = v
+	case "path":
+		req.Path = v
+	case "username":
+		req.Username = v
+	case "password":
+		req.Password = v
+	case "password_expiry_utc":
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+			req.PasswordExpiryUTC = time.Unix(secs, 0)
+		}
+	case "url":
+		return req.setURL(v)
+	case "wwwauth[]":
+		req.WWWAuth = appendOrClear(req.WWWAuth, v)
+	case "capability[]":
+		req.Capabilities = appendOrClear(req.Capabilities, v)
+	}
+	return nil
+}
+
+// appendOrClear follows git's rule for key[] lists: an empty value clears.
+func appendOrClear(list []string, v string) []string {
+	if v == "" {
+		return nil
+	}
+	return append(list, v)
+}
+
+// setURL splits url= into its parts and, like git, first clears the parts
+// that a URL can carry.
+func (req *Request) setURL(raw string) error {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" {
+		return errors.New("url has no scheme://")
+	}
+	req.Protocol, req.Host, req.Path, req.Username, req.Password = scheme, "", "", "", ""
+	authority, path, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		user, pass, hasPass := strings.Cut(authority[:at], ":")
+		var err error
+		if req.Username, err = url.PathUnescape(user); err != nil {
+			return errors.New("url: bad %-escape in the user name")
+		}
+		if hasPass {
+			if req.Password, err = url.PathUnescape(pass); err != nil {
+				return errors.New("url: bad %-escape in the password")
+			}
+		}
+		authority = authority[at+1:]
+	}
+	host, err := url.PathUnescape(authority)
+	if err != nil {
+		return errors.New("url: bad %-escape in the host")
+	}
+	req.Host = host
+	if path != "" {
+		if req.Path, err = url.PathUnescape(path); err != nil {
+			return errors.New("url: bad %-escape in the path")
+		}
+	}
+	return nil
+}
+
+// Answer is what the helper tells git on get.
+type Answer struct {
+	Username string
+	Password string
+	Expiry   time.Time // sent as password_expiry_utc when not zero
+}
+
+// WriteTo writes a in git's format. It refuses, writing nothing, a value
+// that git would misread: one containing CR, LF or NUL.
+func (a Answer) WriteTo(w io.Writer) (int64, error) {
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"username", a.Username},
+		{"password", a.Password},
+	} {
+		if kv[1] == "" {
+			continue
+		}
+		if strings.ContainsAny(kv[1], "\r\n\x00") {
+			return 0, fmt.Errorf("refusing to send a %s containing CR, LF or NUL", kv[0])
+		}
+		b.WriteString(kv[0] + "=" + kv[1] + "\n")
+	}
+	if !a.Expiry.IsZero() {
+		b.WriteString("password_expiry_utc=" + strconv.FormatInt(a.Expiry.Unix(), 10) + "\n")
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}

@@ -1,0 +1,311 @@
+// Package helper carries out what git and people ask of
+// git-credential-ghapp: get, erase, login and logout. It ties together the
+// protocol, configuration, the device flow, the API and a token store.
+package helper
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/deviceflow"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/prompt"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+)
+
+// OpenFunc opens the store called name ("" or "auto" for the default).
+// allowDisk is ghapp.allowDiskStore.
+type OpenFunc func(name string, allowDisk bool) (store.Store, error)
+
+// Helper holds what every operation needs. Zero values are not useful:
+// cmd/git-credential-ghapp fills it in.
+type Helper struct {
+	ClientID  string // --client-id
+	StoreName string // --store or $GHAPP_STORE; "" until configuration is read
+	Open      OpenFunc
+	Stdout    io.Writer
+	Stderr    io.Writer
+	// Prompt returns where to show the device code; nil means Stderr.
+	Prompt func() (w io.Writer, close func())
+	HTTP   *http.Client
+}
+
+// MaxTokenLife caps tokens that come without an expiry (the app has
+// "Expire user authorization tokens" turned off).
+const MaxTokenLife = 8 * time.Hour
+
+// signInWait bounds how long a get waits for another process's sign-in:
+// a device code lives 15 minutes.
+const signInWait = 16 * time.Minute
+
+// Get answers git's get: a cached token if one has enough life left,
+// else a new one from the device flow. Requests this helper does not
+// serve get no answer, so git asks its next helper.
+func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
+	o, err := origin.Parse(req.Protocol, req.Host)
+	if err != nil || !o.SecureEnough() {
+		return nil
+	}
+	// The hit path reads no configuration: a token is only ever minted for
+	// a served origin, and it carries the settings it was minted under.
+	st, err := h.Open(h.StoreName, true)
+	if err != nil {
+		return err
+	}
+	if tok, ok := h.cached(st, o, req.Username); ok {
+		return h.answer(tok)
+	}
+
+	s, err := config.Load(requestURL(o, req), h.ClientID, o.IsGitHub())
+	if err != nil {
+		return err
+	}
+	if !o.IsGitHub() && !s.HostConfigured {
+		return nil
+	}
+	if h.StoreName == "" && s.Store != "auto" {
+		if st, err = h.Open(s.Store, s.AllowDiskStore); err != nil {
+			return err
+		}
+		if tok, ok := h.cached(st, o, req.Username); ok {
+			return h.answer(tok)
+		}
+	}
+	if s.ClientID == "" {
+		return fmt.Errorf("no GitHub App client ID for %s: set one with %s", o.HostPort(), config.ClientIDSources)
+	}
+	if !s.Interactive {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.HostPort(), hostFlag(o))
+		return nil
+	}
+	// Writing needs the store as configured, disk or not.
+	if st, err = h.Open(firstNonEmpty(h.StoreName, s.Store), s.AllowDiskStore); err != nil {
+		return err
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, signInWait)
+	defer cancel()
+	waiting := time.AfterFunc(300*time.Millisecond, func() {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: waiting for the sign-in to %s that another git command started\n", o.HostPort())
+	})
+	unlock, err := st.Lock(waitCtx, o.String(), req.Username)
+	waiting.Stop()
+	if err != nil {
+		return fmt.Errorf("gave up waiting for another sign-in to %s: %v", o.HostPort(), err)
+	}
+	defer unlock()
+	if tok, ok := h.cached(st, o, req.Username); ok {
+		return h.answer(tok)
+	}
+	tok, err := h.signIn(ctx, st, o, s, req.Username)
+	if err != nil {
+		return err
+	}
+	return h.answer(tok)
+}
+
+// cached returns a usable token for o and login, if the store has one.
+func (h *Helper) cached(st store.Store, o origin.Origin, login string) (store.Token, bool) {
+	tok, err := st.Get(o.String(), login)
+	if err != nil || !tok.Usable(time.Now()) {
+		return store.Token{}, false
+	}
+	return tok, true
+}
+
+func (h *Helper) answer(tok store.Token) error {
+	_, err := credential.Answer{Username: tok.Login, Password: tok.AccessToken, Expiry: tok.Expiry}.WriteTo(h.Stdout)
+	return err
+}
+
+// signIn runs the device flow, learns the login and keeps the token.
+// wantLogin, when set, is the account the remote URL names.
+func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s config.Settings, wantLogin string) (store.Token, error) {
+	ep := o.Endpoints()
+	w, closePrompt := h.prompter()
+	defer closePrompt()
+	flow := &deviceflow.Flow{
+		ClientID:      s.ClientID,
+		DeviceCodeURL: ep.DeviceCode,
+		TokenURL:      ep.Token,
+		HTTP:          h.HTTP,
+		Show: func(c deviceflow.Code) {
+			uri := c.VerificationURI
+			if c.VerificationURIComplete != "" {
+				uri = c.VerificationURIComplete
+			}
+			prompt.Code(w, o.HostPort(), c.UserCode, uri, c.Expiry)
+		},
+	}
+	ot, err := flow.Token(ctx)
+	if err != nil {
+		return store.Token{}, err
+	}
+	expiry := ot.Expiry
+	if expiry.IsZero() {
+		expiry = time.Now().Add(MaxTokenLife)
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: the GitHub App hands out tokens that never expire; this helper forgets it after %s. Turn on \"Expire user authorization tokens\" in the app's settings.\n", MaxTokenLife)
+	}
+	api := &githubapi.Client{API: ep.API, Token: ot.AccessToken, HTTP: h.HTTP}
+	user, err := api.User(ctx)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("signed in, but could not learn the account: %v", err)
+	}
+	if wantLogin != "" && !strings.EqualFold(user.Login, wantLogin) {
+		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, wantLogin, wantLogin)
+	}
+	tok := store.Token{
+		Origin:      o.String(),
+		Login:       user.Login,
+		AccessToken: ot.AccessToken,
+		Expiry:      expiry,
+		MinLifetime: s.MinLifetime,
+		API:         ep.API,
+		ClientID:    s.ClientID,
+		Minted:      time.Now(),
+	}
+	if err := st.Put(tok); err != nil {
+		// The token is good; only the next git command will sign in again.
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
+	}
+	fmt.Fprintf(w, "git-credential-ghapp: signed in to %s as %s until %s\n", o.HostPort(), user.Login, expiry.Local().Format("15:04 MST"))
+	return tok, nil
+}
+
+func (h *Helper) prompter() (io.Writer, func()) {
+	if h.Prompt == nil {
+		return h.Stderr, func() {}
+	}
+	return h.Prompt()
+}
+
+// Erase forgets the token git reports as rejected. A password that is not
+// the cached token leaves it alone: git is then talking about another
+// helper's credential.
+func (h *Helper) Erase(req *credential.Request) error {
+	o, err := origin.Parse(req.Protocol, req.Host)
+	if err != nil {
+		return nil
+	}
+	st, err := h.Open(h.StoreName, true)
+	if err != nil {
+		return err
+	}
+	if req.Password == "" {
+		return st.Delete(o.String(), req.Username)
+	}
+	toks, err := st.List()
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.Origin == o.String() && t.AccessToken == req.Password && (req.Username == "" || req.Username == t.Login) {
+			if err := st.Delete(t.Origin, t.Login); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Login runs the device flow for o now, whatever is cached.
+func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
+	s, err := config.Load(o.String(), h.ClientID, o.IsGitHub())
+	if err != nil {
+		return err
+	}
+	if !o.IsGitHub() && !s.HostConfigured {
+		return fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId to its GitHub App's client ID", o.HostPort(), o)
+	}
+	if s.ClientID == "" {
+		return fmt.Errorf("no GitHub App client ID for %s: set one with %s", o.HostPort(), config.ClientIDSources)
+	}
+	st, err := h.Open(firstNonEmpty(h.StoreName, s.Store), s.AllowDiskStore)
+	if err != nil {
+		return err
+	}
+	unlock, err := st.Lock(ctx, o.String(), "")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = h.signIn(ctx, st, o, s, "")
+	return err
+}
+
+// Logout forgets the tokens for o (every origin when o is nil) and asks
+// the server to revoke them. Revocation is best effort: a token that
+// cannot be revoked still dies at its expiry.
+func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
+	name := h.StoreName
+	if name == "" && o != nil {
+		if s, err := config.Load(o.String(), h.ClientID, o.IsGitHub()); err == nil {
+			name = s.Store
+		}
+	}
+	st, err := h.Open(name, true)
+	if err != nil {
+		return err
+	}
+	toks, err := st.List()
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, t := range toks {
+		if o != nil && t.Origin != o.String() {
+			continue
+		}
+		n++
+		if err := st.Delete(t.Origin, t.Login); err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := githubapi.Revoke(rctx, h.HTTP, t.API, t.AccessToken)
+		cancel()
+		host := strings.TrimPrefix(strings.TrimPrefix(t.Origin, "https://"), "http://")
+		if err != nil {
+			fmt.Fprintf(h.Stdout, "signed out of %s (%s); the token could not be revoked (%v) and expires at %s\n", host, t.Login, err, t.Expiry.Local().Format("15:04 MST"))
+			continue
+		}
+		fmt.Fprintf(h.Stdout, "signed out of %s (%s); the token is revoked\n", host, t.Login)
+	}
+	if n == 0 {
+		where := "any host"
+		if o != nil {
+			where = o.HostPort()
+		}
+		fmt.Fprintf(h.Stdout, "not signed in to %s\n", where)
+	}
+	return nil
+}
+
+func requestURL(o origin.Origin, req *credential.Request) string {
+	if req.Path == "" {
+		return o.String()
+	}
+	return o.String() + "/" + strings.TrimPrefix(req.Path, "/")
+}
+
+func hostFlag(o origin.Origin) string {
+	if o.IsGitHub() {
+		return ""
+	}
+	return " --host " + o.String()
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,55 @@
+// Package store defines where minted tokens are kept between git commands.
+//
+// A Store holds user access tokens keyed by origin (scheme://host[:port])
+// and GitHub login. Implementations live in sub-packages, one per medium;
+// the helper uses them only through this interface.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by Get when no unexpired token is kept.
+var ErrNotFound = errors.New("no token kept")
+
+// Token is one user access token for one account on one host, together
+// with what was resolved from configuration when it was minted, so that a
+// cache hit can be answered without reading configuration again.
+type Token struct {
+	Origin      string        `json:"origin"` // scheme://host[:port], lower case, as origin.Origin.String
+	Login       string        `json:"login"`  // the GitHub login the token acts as
+	AccessToken string        `json:"access_token"`
+	Expiry      time.Time     `json:"expiry"`
+	MinLifetime time.Duration `json:"min_lifetime"` // ghapp.minLifetime when minted
+	API         string        `json:"api"`          // REST API base URL, for revocation
+	ClientID    string        `json:"client_id"`
+	Minted      time.Time     `json:"minted"` // orders accounts: the newest is "the account used last"
+}
+
+// Usable reports whether the token may still be handed out at now: it has
+// more than its MinLifetime left.
+func (t Token) Usable(now time.Time) bool {
+	return t.AccessToken != "" && now.Add(t.MinLifetime).Before(t.Expiry)
+}
+
+// Store keeps tokens. All methods are safe for concurrent use by several
+// processes of the same user.
+type Store interface {
+	// Get returns the token for origin and login. An empty login means the
+	// account minted last on that origin. A token past its Expiry is
+	// forgotten and ErrNotFound returned instead.
+	Get(origin, login string) (Token, error)
+	// Put keeps t, replacing any token for the same origin and login.
+	Put(t Token) error
+	// Delete forgets the token for origin and login; an empty login forgets
+	// every account on origin. Deleting what is not there is not an error.
+	Delete(origin, login string) error
+	// List returns every unexpired token kept, newest first.
+	List() ([]Token, error)
+	// Lock makes sign-ins for origin and login happen one at a time across
+	// processes. It blocks until the lock is held or ctx is done; unlock
+	// releases it. A lock whose holder dies is released.
+	Lock(ctx context.Context, origin, login string) (unlock func(), err error)
+}
