@@ -79,7 +79,9 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	da, err := cfg.DeviceAuth(ctx)
 	if err != nil {
-		return nil, f.codeError(err, nil)
+		// A body that arrived but did not parse is the server's fault, not
+		// the network's.
+		return nil, f.codeError(err, rec.body())
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
 		// GitHub answers some errors with HTTP 200, which x/oauth2 turns
@@ -152,7 +154,7 @@ func (f *Flow) codeError(err error, body []byte) error {
 		if code == "" {
 			code, desc = errorFields(re.Body)
 		}
-	case err != nil:
+	case err != nil && body == nil:
 		return githubapi.Unreachable(f.DeviceCodeURL, err)
 	default:
 		code, desc = errorFields(body)

@@ -1,0 +1,102 @@
+// Command githubtest serves the GitHub stand-in of package githubtest
+// until it is killed: its URL is the first line on standard output, its
+// log goes to standard error.
+//
+//	githubtest [-addr 127.0.0.1:0] [-client-id ID] [-user octocat]
+//	           [-repo octocat/hello-world]... [-deny-repo octocat/private-notes]...
+//	           [-approve-after 3s] [-interval 5] [-token-lifetime 8h]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var repos, denyRepos listFlag
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	clientID := flag.String("client-id", githubtest.DefaultClientID, "the app's client ID")
+	user := flag.String("user", "octocat", "the GitHub user who signs in")
+	flag.Var(&repos, "repo", "OWNER/NAME: a repository the app is installed on for -user (repeatable)")
+	flag.Var(&denyRepos, "deny-repo", "OWNER/NAME: a repository the app is not installed on (repeatable)")
+	approveAfter := flag.Duration("approve-after", 0, "authorize each device code as -user this long after it is issued (0: a person uses the /login/device page)")
+	interval := flag.Int("interval", 5, "polling interval in seconds sent with each device code")
+	tokenLifetime := flag.Duration("token-lifetime", 8*time.Hour, "lifetime of access tokens")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fail(fmt.Errorf("githubtest: unexpected argument %q (see -h)", flag.Arg(0)))
+	}
+
+	s, err := githubtest.Start(githubtest.Options{
+		Addr:          *addr,
+		ClientID:      *clientID,
+		Interval:      *interval,
+		TokenLifetime: *tokenLifetime,
+		Log:           os.Stderr,
+	})
+	if err != nil {
+		fail(err)
+	}
+	defer s.Close()
+	s.AddUser(*user)
+
+	// One installation per owner, with that owner's -repo repositories selected.
+	byOwner := map[string][]string{}
+	var owners []string
+	for _, r := range append(append([]string(nil), repos...), denyRepos...) {
+		if err := s.AddRepo(r); err != nil {
+			s.Close()
+			fail(err)
+		}
+	}
+	for _, r := range repos {
+		owner, _, _ := strings.Cut(r, "/")
+		if byOwner[owner] == nil {
+			owners = append(owners, owner)
+		}
+		byOwner[owner] = append(byOwner[owner], r)
+	}
+	for _, owner := range owners {
+		s.Install(*user, owner, byOwner[owner]...)
+	}
+
+	if *approveAfter > 0 {
+		s.OnDeviceCode(func(code string) {
+			time.AfterFunc(*approveAfter, func() {
+				if !slices.Contains(s.PendingCodes(), code) {
+					return // already used, denied or expired: nothing for the person to do
+				}
+				fmt.Fprintf(os.Stderr, "[person] opens %s/login/device, types %s, and authorizes %s as %s\n",
+					s.URL, code, s.AppSlug(), *user)
+				if err := s.Approve(code, *user); err != nil {
+					fmt.Fprintf(os.Stderr, "[person] ...but it did not work: %v\n", err)
+				}
+			})
+		})
+	}
+
+	fmt.Println(s.URL)
+	fmt.Fprintf(os.Stderr, "[github] serving %s: app %s, client ID %s; stop with Ctrl-C\n", s.URL, s.AppSlug(), s.ClientID())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}

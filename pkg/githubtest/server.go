@@ -1,0 +1,342 @@
+// Package githubtest serves on a loopback port what a GitHub Enterprise
+// Server host serves to a git credential helper and to git: the OAuth
+// device flow, the REST endpoints that tell who a token acts as and where
+// the app is installed, and git smart HTTP for bare repositories. It is
+// used like net/http/httptest: start one per test and Close it when done.
+//
+// Tokens live only in the server's memory; git's HTTP backend never sees
+// them (it is told the login instead).
+package githubtest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultClientID is the client ID a Server accepts unless Options.ClientID
+// names another.
+const DefaultClientID = "Iv23liStandIn0000001"
+
+// Options describe the GitHub App the server pretends to host. The zero
+// value gives GitHub's defaults.
+type Options struct {
+	ClientID           string        // the app's client ID (default DefaultClientID); others are refused as GitHub does
+	AppSlug            string        // default "ghapp-stand-in"
+	Interval           int           // polling interval in seconds sent with a device code (default 5, as GitHub)
+	CodeLifetime       time.Duration // device code lifetime (default 15m)
+	TokenLifetime      time.Duration // access token lifetime (default 8h)
+	NoTokenExpiry      bool          // app has "Expire user authorization tokens" off: no expires_in / refresh fields
+	DeviceFlowDisabled bool          // app has Device Flow off
+	Log                io.Writer     // if set, one human line per notable event; never a token
+
+	Addr string           // listen address (default "127.0.0.1:0")
+	Now  func() time.Time // clock for code and token expiry and poll spacing (default time.Now)
+}
+
+// Server is a running stand-in for one GitHub host.
+type Server struct {
+	URL string // "http://127.0.0.1:PORT", no trailing slash
+
+	opts       Options
+	httpServer *httptest.Server
+	mux        *http.ServeMux
+	root       string   // temporary directory: repositories and git's HOME
+	backend    []string // command serving git smart HTTP; nil means `git http-backend`
+
+	logMu sync.Mutex
+
+	mu            sync.Mutex
+	tokenLifetime time.Duration
+	nextID        int64
+	accounts      map[string]*account // by lower-case login
+	repos         map[string]*repo    // by lower-case "owner/name"
+	installations []*installation
+	codes         map[string]*deviceCode // by device code
+	userCodes     map[string]*deviceCode // by user code
+	codeOrder     []*deviceCode
+	tokens        map[string]*token
+	issued        []string
+	autoApprove   string
+	autoDeny      bool
+	onCode        func(userCode string)
+	intercept     func(w http.ResponseWriter, r *http.Request) bool
+	requests      map[string]int
+}
+
+type account struct {
+	login string
+	id    int64
+	user  bool // a person (AddUser); otherwise an organization
+}
+
+func (a *account) kind() string {
+	if a.user {
+		return "User"
+	}
+	return "Organization"
+}
+
+type installation struct {
+	id       int64
+	account  *account
+	viewers  map[string]bool // lower-case logins that can see it
+	selected []string        // lower-case "owner/name"; nil means all of the account's repositories
+}
+
+// NewServer starts a server as Start does and panics if it cannot, like
+// httptest.NewServer.
+func NewServer(opts Options) *Server {
+	s, err := Start(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Start starts a server listening on opts.Addr (default 127.0.0.1:0).
+func Start(opts Options) (*Server, error) {
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.AppSlug == "" {
+		opts.AppSlug = "ghapp-stand-in"
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 5
+	}
+	if opts.CodeLifetime <= 0 {
+		opts.CodeLifetime = 15 * time.Minute
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = 8 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("githubtest: cannot listen on %s: %v", addr, err)
+	}
+	root, err := os.MkdirTemp("", "githubtest-")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("githubtest: cannot create a temporary directory: %v", err)
+	}
+	s := &Server{
+		opts:          opts,
+		root:          root,
+		tokenLifetime: opts.TokenLifetime,
+		nextID:        1000,
+		accounts:      map[string]*account{},
+		repos:         map[string]*repo{},
+		codes:         map[string]*deviceCode{},
+		userCodes:     map[string]*deviceCode{},
+		tokens:        map[string]*token{},
+		requests:      map[string]int{},
+	}
+	s.URL = "http://" + ln.Addr().String() // before serving: handlers read it
+	s.routes()
+	s.httpServer = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.httpServer.Listener.Close()
+	s.httpServer.Listener = ln
+	s.httpServer.Start()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("POST /login/device/code", s.handleDeviceCode)
+	s.mux.HandleFunc("POST /login/oauth/access_token", s.handleAccessToken)
+	s.mux.HandleFunc("GET /login/device", s.handleDevicePage)
+	s.mux.HandleFunc("POST /login/device", s.handleDeviceForm)
+	s.mux.HandleFunc("GET /api/v3/user", s.handleUser)
+	s.mux.HandleFunc("GET /api/v3/user/installations", s.handleInstallations)
+	s.mux.HandleFunc("GET /api/v3/user/installations/{id}/repositories", s.handleInstallationRepos)
+	s.mux.HandleFunc("POST /api/v3/credentials/revoke", s.handleRevoke)
+	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
+	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
+	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests[r.URL.Path]++
+	f := s.intercept
+	s.mu.Unlock()
+	if f != nil && f(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close stops serving, waits for requests in flight, and removes the
+// server's temporary directory.
+func (s *Server) Close() {
+	s.httpServer.Close()
+	os.RemoveAll(s.root)
+}
+
+// ClientID returns the client ID the server accepts.
+func (s *Server) ClientID() string { return s.opts.ClientID }
+
+// AppSlug returns the app's slug.
+func (s *Server) AppSlug() string { return s.opts.AppSlug }
+
+// AddUser makes login a GitHub user. Adding a user twice is harmless.
+func (s *Server) AddUser(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountLocked(login).user = true
+}
+
+// accountLocked returns the account named login, creating it (as an
+// organization until AddUser says otherwise) on first sight.
+func (s *Server) accountLocked(login string) *account {
+	key := strings.ToLower(login)
+	a := s.accounts[key]
+	if a == nil {
+		a = &account{login: login, id: s.newIDLocked()}
+		s.accounts[key] = a
+	}
+	return a
+}
+
+func (s *Server) userLocked(login string) *account {
+	if a := s.accounts[strings.ToLower(login)]; a != nil && a.user {
+		return a
+	}
+	return nil
+}
+
+func (s *Server) newIDLocked() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+// Install installs the app on account (a user or an organization) and lets
+// login see that installation. repos are the selected repositories, as
+// "owner/name" or just "name"; none means all of the account's
+// repositories. Installing again on the same account returns the same
+// installation, visible to one more login, with the new selection.
+func (s *Server) Install(login, account string, repos ...string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountLocked(login).user = true
+	acct := s.accountLocked(account)
+	var inst *installation
+	for _, in := range s.installations {
+		if in.account == acct {
+			inst = in
+		}
+	}
+	if inst == nil {
+		inst = &installation{id: s.newIDLocked(), account: acct, viewers: map[string]bool{}}
+		s.installations = append(s.installations, inst)
+	}
+	inst.viewers[strings.ToLower(login)] = true
+	inst.selected = nil
+	for _, r := range repos {
+		if !strings.Contains(r, "/") {
+			r = account + "/" + r
+		}
+		inst.selected = append(inst.selected, strings.ToLower(strings.TrimSuffix(r, ".git")))
+	}
+	what := "all repositories"
+	if len(repos) > 0 {
+		what = strings.Join(repos, ", ")
+	}
+	s.logf("%s installed %s on %s (%s), installation %d", login, s.opts.AppSlug, acct.login, what, inst.id)
+	return inst.id
+}
+
+// visibleLocked returns the installations login can see, oldest first.
+func (s *Server) visibleLocked(login string) []*installation {
+	var out []*installation
+	for _, in := range s.installations {
+		if in.viewers[strings.ToLower(login)] {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// reposLocked returns the repositories an installation covers, by name.
+func (s *Server) reposLocked(in *installation) []*repo {
+	var out []*repo
+	for key, r := range s.repos {
+		if in.covers(key, r) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+func (in *installation) covers(key string, r *repo) bool {
+	if r.owner != in.account {
+		return false
+	}
+	if in.selected == nil {
+		return true
+	}
+	for _, k := range in.selected {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Intercept makes f see every request before normal handling; if f returns
+// true it has answered the request and normal handling is skipped. nil
+// removes the interceptor.
+func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intercept = f
+}
+
+// Requests returns how many requests have hit path (e.g.
+// "/login/device/code"), intercepted ones included.
+func (s *Server) Requests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[path]
+}
+
+// logf writes one line to Options.Log. Callers must never pass a token.
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Log == nil {
+		return
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.opts.Log, "[github] "+format+"\n", args...)
+}
+
+func (s *Server) logWriter() io.Writer {
+	if s.opts.Log == nil {
+		return io.Discard
+	}
+	return s.opts.Log
+}
+
+func (s *Server) repoDir(key string) string {
+	return filepath.Join(s.root, "repos", filepath.FromSlash(key)+".git")
+}

@@ -1,0 +1,378 @@
+//go:build linux || darwin
+
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+)
+
+const (
+	// startTimeout bounds how long Put and Lock wait for a daemon they
+	// started to listen.
+	startTimeout = 3 * time.Second
+	// maxSpawns caps restarts when a new daemon quits because an exiting
+	// one still held the lock.
+	maxSpawns = 3
+)
+
+// staleNotice tells the person why tokens they had are gone.
+const staleNotice = "the token daemon had stopped, so its tokens are gone; a new one starts when needed"
+
+// Options configure the client.
+type Options struct {
+	// Daemon is the argv that starts the daemon; default
+	// {os.Executable(), "daemon"}. It runs detached, in "/", with only
+	// GHAPP_RUNTIME_DIR=<dir> in its environment, and must call Serve on
+	// that directory.
+	Daemon []string
+	// Notice, when set, receives one-line notices for the person, such as
+	// that a stopped daemon's tokens are gone.
+	Notice func(msg string)
+}
+
+// Store is a store.Store backed by the token daemon of one runtime
+// directory.
+type Store struct {
+	dir, sock string
+	opts      Options
+}
+
+var _ store.Store = (*Store)(nil)
+
+// errNoDaemon means nothing listens on the socket.
+var errNoDaemon = errors.New("no token daemon is running")
+
+// Open checks the runtime directory dir (creating it when missing) and
+// returns a client for its daemon. It connects to nothing and starts
+// nothing.
+func Open(dir string, opts Options) (*Store, error) {
+	// The daemon runs in "/", so it must be told an absolute path.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("runtime directory %s: %v", dir, err)
+	}
+	if err := runtimedir.Ensure(dir); err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(dir, sockName)
+	if limit := len(unix.RawSockaddrUnix{}.Path) - 1; len(sock) > limit {
+		return nil, fmt.Errorf("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1)
+	}
+	return &Store{dir: dir, sock: sock, opts: opts}, nil
+}
+
+// Get returns the token for origin and login; see store.Store.
+func (s *Store) Get(origin, login string) (store.Token, error) {
+	resp, err := s.call(Request{Op: OpGet, Origin: origin, Login: login}, false)
+	if errors.Is(err, errNoDaemon) {
+		return store.Token{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Token{}, err
+	}
+	if resp.Token == nil {
+		return store.Token{}, errors.New("the token daemon answered a get without a token")
+	}
+	return *resp.Token, nil
+}
+
+// Put keeps t in the daemon, starting it when none runs.
+func (s *Store) Put(t store.Token) error {
+	_, err := s.call(Request{Op: OpPut, Token: &t}, true)
+	return err
+}
+
+// Delete forgets the token for origin and login; see store.Store.
+func (s *Store) Delete(origin, login string) error {
+	_, err := s.call(Request{Op: OpDelete, Origin: origin, Login: login}, false)
+	if errors.Is(err, errNoDaemon) {
+		return nil
+	}
+	return err
+}
+
+// List returns every unexpired token, newest first.
+func (s *Store) List() ([]store.Token, error) {
+	resp, err := s.call(Request{Op: OpList}, false)
+	if errors.Is(err, errNoDaemon) {
+		return nil, nil
+	}
+	return resp.Tokens, err
+}
+
+// Stop asks a running daemon to exit, dropping every token it holds, and
+// returns once it no longer listens. No daemon is not an error.
+func (s *Store) Stop() error {
+	c, err := s.dial()
+	if errors.Is(err, errNoDaemon) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := roundTrip(c, Request{V: Version, Op: OpStop})
+	if isGone(err) {
+		return nil // it was exiting anyway
+	}
+	if err != nil {
+		return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
+	}
+	if resp.Status != statusOK {
+		return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
+	}
+	// The daemon closes the connection once it no longer listens.
+	if _, err := c.Read(make([]byte, 1)); !isGone(err) {
+		return fmt.Errorf("the token daemon did not stop within %v", ioTimeout)
+	}
+	return nil
+}
+
+// Lock takes the daemon's lock for origin and login, starting the daemon
+// when none runs. The lock lives as long as the connection, so it is
+// released by unlock, or by the kernel when this process dies.
+func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), err error) {
+	req := Request{V: Version, Op: OpLock, Origin: origin, Login: login}
+	for retried := false; ; retried = true {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := s.connect(true)
+		if err != nil {
+			return nil, err
+		}
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		err = writeFrame(c, req)
+		var resp Response
+		if err == nil {
+			stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+			resp, err = decodeResponse(c)
+			if !stop() {
+				c.Close()
+				return nil, ctx.Err()
+			}
+		}
+		if isGone(err) && !retried {
+			c.Close()
+			continue // the daemon exited under us; start another
+		}
+		if err == nil && resp.Status != statusOK {
+			err = errors.New(resp.Error)
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+		}
+		c.SetDeadline(time.Time{})
+		var once sync.Once
+		return func() { once.Do(func() { c.Close() }) }, nil
+	}
+}
+
+// call sends one request and returns the daemon's answer; start says
+// whether to start a daemon when none runs.
+func (s *Store) call(req Request, start bool) (Response, error) {
+	req.V = Version
+	for retried := false; ; retried = true {
+		c, err := s.connect(start)
+		if err != nil {
+			return Response{}, err
+		}
+		resp, err := roundTrip(c, req)
+		c.Close()
+		if isGone(err) {
+			// The daemon exited between accepting and answering: it was
+			// idle, or being stopped, so it held nothing.
+			if start && !retried {
+				continue
+			}
+			if !start {
+				return Response{}, errNoDaemon
+			}
+		}
+		if err != nil {
+			return Response{}, fmt.Errorf("the token daemon did not answer: %v", err)
+		}
+		switch resp.Status {
+		case statusOK:
+			return resp, nil
+		case statusNotFound:
+			return resp, store.ErrNotFound
+		default:
+			return resp, fmt.Errorf("the token daemon refused the request: %s", resp.Error)
+		}
+	}
+}
+
+func roundTrip(c net.Conn, req Request) (Response, error) {
+	c.SetDeadline(time.Now().Add(ioTimeout))
+	if err := writeFrame(c, req); err != nil {
+		return Response{}, err
+	}
+	return decodeResponse(c)
+}
+
+// isGone reports whether the daemon closed the connection.
+func isGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (s *Store) connect(start bool) (net.Conn, error) {
+	c, err := s.dial()
+	if errors.Is(err, errNoDaemon) && start {
+		return s.startDaemon()
+	}
+	return c, err
+}
+
+// dial connects to the daemon, or returns errNoDaemon.
+func (s *Store) dial() (net.Conn, error) {
+	c, err := net.DialTimeout("unix", s.sock, ioTimeout)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, syscall.ENOENT):
+		return nil, errNoDaemon
+	case errors.Is(err, syscall.ECONNREFUSED):
+		s.removeStaleSocket()
+		return nil, errNoDaemon
+	}
+	return nil, fmt.Errorf("cannot reach the token daemon at %s: %v", s.sock, err)
+}
+
+// removeStaleSocket removes a socket nobody listens on, left by a daemon
+// that was killed. Only a daemon holding the flock listens, so when this
+// process gets the flock the socket is surely stale; when it does not, a
+// daemon is starting or exiting and the socket is left to it.
+func (s *Store) removeStaleSocket() {
+	f, err := openLockFile(s.dir)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	if os.Remove(s.sock) == nil && s.opts.Notice != nil {
+		s.opts.Notice(staleNotice)
+	}
+}
+
+// startDaemon starts a daemon and returns a connection to it.
+func (s *Store) startDaemon() (net.Conn, error) {
+	argv := s.opts.Daemon
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("cannot find this program to start the token daemon: %v", err)
+		}
+		argv = []string{exe, "daemon"}
+	}
+	deadline := time.Now().Add(startTimeout)
+	p, err := s.spawn(argv)
+	if err != nil {
+		return nil, err
+	}
+	started := []*process{p}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := s.dial()
+		if err == nil {
+			endStragglers(c, started)
+		}
+		if !errors.Is(err, errNoDaemon) {
+			return c, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the token daemon did not listen on %s within %v; run %q to see why", s.sock, startTimeout, strings.Join(argv, " "))
+		}
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return nil, fmt.Errorf("the token daemon exited before it listened (%v); run %q to see why", p.err, strings.Join(argv, " "))
+			}
+			// It quit quietly because another daemon held the lock. That
+			// one is starting (its socket appears soon) or exiting (a new
+			// daemon is needed): start another to cover the second case.
+			if len(started) < maxSpawns {
+				if p, err = s.spawn(argv); err != nil {
+					return nil, err
+				}
+				started = append(started, p)
+			} else {
+				p = &process{} // nil done: just keep polling
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// endStragglers ends the daemons this client started, other than the one
+// c reached. They would quit on finding the lock taken, but one slow to
+// get there could find it free after the daemon in charge stopped, and
+// linger holding nothing.
+func endStragglers(c net.Conn, started []*process) {
+	_, pid, err := connPeer(c.(*net.UnixConn))
+	if err != nil {
+		return
+	}
+	for _, p := range started {
+		if p.pid != pid {
+			p.proc.Signal(syscall.SIGTERM) // harmless if it already quit
+		}
+	}
+}
+
+// process is a started daemon; err is valid once done is closed.
+type process struct {
+	pid  int
+	proc *os.Process
+	done chan struct{}
+	err  error
+}
+
+// spawnHook, when set (by tests), learns of every daemon started.
+var spawnHook func(dir string, p *process)
+
+// spawn starts argv detached from this process's session and terminal,
+// with no inherited environment: git's may hold secrets.
+func (s *Store) spawn(argv []string) (*process, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = daemonEnv(s.dir)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the token daemon: %v", err)
+	}
+	p := &process{pid: cmd.Process.Pid, proc: cmd.Process, done: make(chan struct{})}
+	if spawnHook != nil {
+		spawnHook(s.dir, p)
+	}
+	go func() {
+		p.err = cmd.Wait() // reaps it if it quits while this process runs
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func daemonEnv(dir string) []string {
+	return []string{"GHAPP_RUNTIME_DIR=" + dir}
+}

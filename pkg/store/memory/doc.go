@@ -1,0 +1,10 @@
+// Package memory keeps tokens only in the memory of a per-user daemon, in
+// the way of git's credential-cache daemon.
+//
+// The daemon (Serve) listens on <dir>/daemon.sock in the runtime directory,
+// holds an flock on <dir>/daemon.lock for its whole life so that only one
+// runs per directory, answers only peers of its own UID, drops each token
+// at its expiry, and exits once it has held nothing for a while. The client
+// (Store) implements store.Store over that socket and starts the daemon on
+// the first Put or Lock; reads never start it.
+package memory

@@ -1,0 +1,44 @@
+//go:build !(linux || darwin)
+
+package memory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+)
+
+var errUnsupported = errors.New("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store")
+
+// Options configure the client; see the Unix version.
+type Options struct {
+	Daemon []string
+	Notice func(msg string)
+}
+
+// ServeOptions tune the daemon; see the Unix version.
+type ServeOptions struct {
+	IdleExit time.Duration
+}
+
+// Store is unavailable on this platform.
+type Store struct{}
+
+var _ store.Store = (*Store)(nil)
+
+// Open always fails on this platform.
+func Open(dir string, opts Options) (*Store, error) { return nil, errUnsupported }
+
+// Serve always fails on this platform.
+func Serve(dir string, opts ServeOptions) error { return errUnsupported }
+
+func (*Store) Get(origin, login string) (store.Token, error) { return store.Token{}, errUnsupported }
+func (*Store) Put(store.Token) error                         { return errUnsupported }
+func (*Store) Delete(origin, login string) error             { return errUnsupported }
+func (*Store) List() ([]store.Token, error)                  { return nil, errUnsupported }
+func (*Store) Stop() error                                   { return nil }
+func (*Store) Lock(context.Context, string, string) (func(), error) {
+	return nil, errUnsupported
+}

@@ -1,0 +1,29 @@
+package memory
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// hardenProcess keeps debuggers of the same user from attaching to the
+// daemon, the nearest macOS has to PR_SET_DUMPABLE.
+func hardenProcess() error {
+	if err := unix.PtraceDenyAttach(); err != nil {
+		return fmt.Errorf("cannot deny debugger attachment to the token daemon: %v", err)
+	}
+	return nil
+}
+
+// peer returns the user and process at the other end of a Unix socket.
+func peer(fd int) (uid, pid int, err error) {
+	cred, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+	if err != nil {
+		return -1, -1, err
+	}
+	pid, err = unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID)
+	if err != nil {
+		return -1, -1, err
+	}
+	return int(cred.Uid), pid, nil
+}
