@@ -373,7 +373,7 @@ func TestLoginAndLogout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(out+stderr, "as octocat until") {
+	if !strings.Contains(out+stderr, "as octocat for 8h (until ") {
 		t.Errorf("login did not say who signed in until when:\n%s%s", out, stderr)
 	}
 	e.git(e.work, "ls-remote", e.repoURL("octocat/hello"))

@@ -175,7 +175,7 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 		// The token is good; only the next git command will sign in again.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
 	}
-	fmt.Fprintf(w, "git-credential-ghapp: signed in to %s as %s until %s\n", o.HostPort(), user.Login, expiry.Local().Format("15:04 MST"))
+	fmt.Fprintf(w, "git-credential-ghapp: signed in to %s as %s for %s (until %s)\n", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
 	return tok, nil
 }
 
@@ -285,6 +285,19 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
 		fmt.Fprintf(h.Stdout, "not signed in to %s\n", where)
 	}
 	return nil
+}
+
+// Hours writes a duration as people say it: "8h", "7h42m", "5m".
+func Hours(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := d/time.Hour, (d%time.Hour)/time.Minute
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%dm", h, m)
 }
 
 func requestURL(o origin.Origin, req *credential.Request) string {

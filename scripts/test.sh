@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every check the project holds itself to: formatting, vet, and the
+# whole test suite under the race detector (unit tests and end-to-end tests
+# that drive the real git against the GitHub stand-in on loopback).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+go test -race -count=1 ./...
