@@ -20,7 +20,8 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/prompt"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/tmpfs"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/auto"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".
@@ -40,8 +41,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	h := &helper.Helper{
 		Stdout: stdout,
 		Stderr: stderr,
-		Open:   openStore,
-		HTTP:   &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
+		Open: func(name string, allowDisk bool) (store.Store, error) {
+			return auto.Open(name, auto.Options{
+				Dir:       runtimedir.Path(),
+				AllowDisk: allowDisk,
+				Notice:    func(msg string) { fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", msg) },
+			})
+		},
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
 		Prompt: func() (io.Writer, func()) {
 			w, _, closeTTY := prompt.Open(stderr)
 			return w, closeTTY
@@ -68,6 +75,7 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: &h.ClientID},
+			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.Names + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreName},
 		},
 		Commands: []*cli.Command{
 			{
@@ -131,6 +139,15 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 					return h.Logout(c.Context, &o)
 				},
 			},
+			{
+				Name:   "daemon",
+				Usage:  "hold tokens in memory for the memory store (started on demand)",
+				Hidden: true,
+				Flags:  []cli.Flag{&cli.DurationFlag{Name: "idle-exit", Value: 30 * time.Second, Hidden: true}},
+				Action: func(c *cli.Context) error {
+					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit")})
+				},
+			},
 		},
 		// git may grow operations; a helper must ignore those it does not know.
 		CommandNotFound: func(*cli.Context, string) {},
@@ -139,15 +156,6 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-}
-
-// openStore opens the token store by name.
-func openStore(name string, allowDisk bool) (store.Store, error) {
-	switch name {
-	case "", "auto", "tmpfs":
-		return tmpfs.Open(runtimedir.Path(), allowDisk)
-	}
-	return nil, fmt.Errorf("unknown store %q (use auto or tmpfs)", name)
 }
 
 // userAgent names the helper to GitHub, whose API requires a User-Agent.

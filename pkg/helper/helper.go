@@ -277,6 +277,12 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
 		}
 		fmt.Fprintf(h.Stdout, "signed out of %s (%s); the token is revoked\n", host, t.Login)
 	}
+	if stopper, ok := st.(interface{ Stop() error }); ok && o == nil {
+		// Signing out everywhere also ends the memory daemon.
+		if err := stopper.Stop(); err != nil {
+			return err
+		}
+	}
 	if n == 0 {
 		where := "any host"
 		if o != nil {

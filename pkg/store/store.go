@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -52,4 +53,9 @@ type Store interface {
 	// processes. It blocks until the lock is held or ctx is done; unlock
 	// releases it. A lock whose holder dies is released.
 	Lock(ctx context.Context, origin, login string) (unlock func(), err error)
+}
+
+// SortNewestFirst orders toks by Minted, newest first, as List returns them.
+func SortNewestFirst(toks []Token) {
+	slices.SortStableFunc(toks, func(a, b Token) int { return b.Minted.Compare(a.Minted) })
 }

@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +66,9 @@ type secrets interface {
 // Open returns the store in the OS keychain. Where a Secret Service is
 // needed, it checks first that one answers, and fails fast if not.
 func Open() (*Store, error) {
+	if openOverride != nil {
+		return openOverride()
+	}
 	s := &Store{kr: system{}, lockDir: defaultLockDir()}
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		return s, nil
@@ -81,6 +83,9 @@ func Open() (*Store, error) {
 	}
 	return s, nil
 }
+
+// openOverride replaces the OS keychain in test builds (testkeychain.go).
+var openOverride func() (*Store, error)
 
 // OpenMock returns a store in a keychain of its own, kept in memory, for
 // tests of code that uses the keyring store; its locks are files in
@@ -151,7 +156,7 @@ func (s *Store) List() ([]store.Token, error) {
 		}
 		all = append(all, live...)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Minted.After(all[j].Minted) })
+	store.SortNewestFirst(all)
 	return all, nil
 }
 

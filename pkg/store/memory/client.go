@@ -335,7 +335,7 @@ func endStragglers(c net.Conn, started []*process) {
 		return
 	}
 	for _, p := range started {
-		if p.pid != pid {
+		if p.proc.Pid != pid {
 			p.proc.Signal(syscall.SIGTERM) // harmless if it already quit
 		}
 	}
@@ -343,7 +343,6 @@ func endStragglers(c net.Conn, started []*process) {
 
 // process is a started daemon; err is valid once done is closed.
 type process struct {
-	pid  int
 	proc *os.Process
 	done chan struct{}
 	err  error
@@ -362,7 +361,7 @@ func (s *Store) spawn(argv []string) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot start the token daemon: %v", err)
 	}
-	p := &process{pid: cmd.Process.Pid, proc: cmd.Process, done: make(chan struct{})}
+	p := &process{proc: cmd.Process, done: make(chan struct{})}
 	if spawnHook != nil {
 		spawnHook(s.dir, p)
 	}

@@ -42,8 +42,8 @@ type ServeOptions struct {
 // been idle for IdleExit, is asked to stop, or gets SIGTERM. It returns nil
 // at once when another daemon already serves dir. It changes the process's
 // signal handling (SIGINT, SIGHUP and SIGPIPE are ignored, so the daemon
-// outlives the git command and terminal that started it) and, on Linux,
-// makes the process non-dumpable.
+// outlives the git command and terminal that started it) and shuts out
+// debuggers (non-dumpable on Linux, PT_DENY_ATTACH on macOS).
 func Serve(dir string, opts ServeOptions) error {
 	if opts.IdleExit <= 0 {
 		opts.IdleExit = 30 * time.Second
@@ -83,6 +83,7 @@ func Serve(dir string, opts ServeOptions) error {
 		return fmt.Errorf("cannot listen on %s: %v", sock, err)
 	}
 	ln.SetUnlinkOnClose(false) // unlinked below, while the flock is still held
+	// The 0700 directory already keeps others out; this is belt and braces.
 	os.Chmod(sock, 0o600)
 
 	d := &daemon{

@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	// Whatever a failed test left behind must not outlive the run.
 	for _, p := range tracked("") {
-		syscall.Kill(p.pid, syscall.SIGKILL)
+		syscall.Kill(p.proc.Pid, syscall.SIGKILL)
 		<-p.done
 	}
 	os.Exit(code)
@@ -138,8 +138,8 @@ func newEnv(t *testing.T, idle time.Duration) *env {
 			select {
 			case <-p.done:
 			case <-time.After(wait):
-				syscall.Kill(p.pid, syscall.SIGKILL)
-				t.Errorf("daemon %d was still running after Stop", p.pid)
+				syscall.Kill(p.proc.Pid, syscall.SIGKILL)
+				t.Errorf("daemon %d was still running after Stop", p.proc.Pid)
 			}
 		}
 	})
@@ -175,7 +175,7 @@ func (e *env) daemon(t *testing.T) *process {
 		t.Fatal(err)
 	}
 	for _, p := range tracked(e.dir) {
-		if p.pid == pid {
+		if p.proc.Pid == pid {
 			return p
 		}
 	}
@@ -188,11 +188,11 @@ func waitExit(t *testing.T, p *process, why string) {
 	select {
 	case <-p.done:
 	case <-time.After(wait):
-		t.Fatalf("daemon %d did not exit %s", p.pid, why)
+		t.Fatalf("daemon %d did not exit %s", p.proc.Pid, why)
 	}
 }
 
-func newSecret(t *testing.T) string {
+func newSecret() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return "ghu_" + hex.EncodeToString(b)
@@ -206,7 +206,7 @@ func token(t *testing.T, login string, life time.Duration) store.Token {
 	return store.Token{
 		Origin:      "https://github.com",
 		Login:       login,
-		AccessToken: newSecret(t),
+		AccessToken: newSecret(),
 		Expiry:      now.Add(life),
 		MinLifetime: time.Minute,
 		API:         "https://api.github.com",
@@ -371,7 +371,7 @@ func TestKilledDaemon(t *testing.T) {
 	tk := token(t, "octocat", time.Hour)
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
-	syscall.Kill(p.pid, syscall.SIGKILL)
+	syscall.Kill(p.proc.Pid, syscall.SIGKILL)
 	waitExit(t, p, "on SIGKILL")
 
 	wantNotFound(t, e.s, tk)
@@ -384,7 +384,7 @@ func TestKilledDaemon(t *testing.T) {
 	}
 
 	mustPut(t, e.s, tk)
-	if q := e.daemon(t); q.pid == p.pid {
+	if q := e.daemon(t); q.proc.Pid == p.proc.Pid {
 		t.Fatal("Put reached the killed daemon")
 	}
 	wantToken(t, e.s, tk)
@@ -396,7 +396,7 @@ func TestStaleSocketReplacedByPut(t *testing.T) {
 	tk := token(t, "octocat", time.Hour)
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
-	syscall.Kill(p.pid, syscall.SIGKILL)
+	syscall.Kill(p.proc.Pid, syscall.SIGKILL)
 	waitExit(t, p, "on SIGKILL")
 	mustPut(t, e.s, tk) // straight to Put: no Get cleared the socket first
 	wantToken(t, e.s, tk)
@@ -518,10 +518,10 @@ func TestSignals(t *testing.T) {
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE} {
-		syscall.Kill(p.pid, sig)
+		syscall.Kill(p.proc.Pid, sig)
 		wantToken(t, e.s, tk) // a request after the signal: it was handled first
 	}
-	syscall.Kill(p.pid, syscall.SIGTERM)
+	syscall.Kill(p.proc.Pid, syscall.SIGTERM)
 	waitExit(t, p, "on SIGTERM")
 	if _, err := os.Lstat(e.sock()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("socket left after SIGTERM: %v", err)
@@ -569,7 +569,7 @@ func TestStartFailures(t *testing.T) {
 		t.Errorf("Lock with a daemon that never listens: %v", err)
 	}
 	for _, p := range tracked(e.dir) {
-		syscall.Kill(p.pid, syscall.SIGKILL)
+		syscall.Kill(p.proc.Pid, syscall.SIGKILL)
 		<-p.done
 	}
 }
@@ -594,20 +594,20 @@ func TestDaemonEnvironment(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	secret := newSecret(t)
+	secret := newSecret()
 	t.Setenv("GITHUB_TOKEN", secret)
 	e := newEnv(t, 30*time.Second)
 	tk := token(t, "octocat", time.Hour)
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
-	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.pid))
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.proc.Pid))
 	if err != nil {
 		t.Skipf("cannot read the daemon's environment (it is not dumpable): %v", err)
 	}
 	if want := "GHAPP_RUNTIME_DIR=" + e.dir + "\x00"; string(environ) != want {
 		t.Errorf("daemon environment = %q; want only %q", bytes.ReplaceAll(environ, []byte(secret), []byte("<secret>")), want)
 	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.proc.Pid))
 	if bytes.Contains(cmdline, []byte(tk.AccessToken)) || bytes.Contains(cmdline, []byte(secret)) {
 		t.Error("the daemon's command line holds a secret")
 	}

@@ -18,7 +18,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"syscall"
 	"time"
 
@@ -137,7 +136,7 @@ func (s *Store) List() ([]store.Token, error) {
 		}
 		all = append(all, live...)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Minted.After(all[j].Minted) })
+	store.SortNewestFirst(all)
 	return all, nil
 }
 

@@ -1,0 +1,178 @@
+// Package auto opens a token store by name and implements the default
+// choice: the in-memory daemon where Unix sockets work, falling back to
+// files on tmpfs when the daemon cannot start; the OS keyring on Windows.
+package auto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/keyring"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/tmpfs"
+)
+
+// Names lists the stores Open knows, for help and error messages.
+const Names = "auto, memory, tmpfs or keyring"
+
+// Options say where the stores live.
+type Options struct {
+	Dir       string       // the runtime directory
+	AllowDisk bool         // ghapp.allowDiskStore, for the tmpfs store
+	Notice    func(string) // one-line notices for the person; may be nil
+	Daemon    []string     // argv that starts the memory daemon; nil for the default
+}
+
+// Open opens the store called name: "auto" (or ""), "memory", "tmpfs" or
+// "keyring".
+func Open(name string, o Options) (store.Store, error) {
+	switch name {
+	case "memory":
+		return memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})
+	case "tmpfs":
+		return tmpfs.Open(o.Dir, o.AllowDisk)
+	case "keyring":
+		return keyring.Open()
+	case "", "auto":
+		if runtime.GOOS == "windows" {
+			return keyring.Open()
+		}
+		f := &fallback{o: o}
+		m, err := memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})
+		if err != nil {
+			f.fail(err)
+			return f, nil
+		}
+		f.mem = m
+		return f, nil
+	}
+	return nil, fmt.Errorf("unknown store %q: use %s", name, Names)
+}
+
+// fallback is the memory store until its daemon fails to start; from then
+// on, within this process, it is the tmpfs store. Reads look in both, so a
+// token kept on tmpfs by an earlier fallback is still found.
+type fallback struct {
+	o   Options
+	mem *memory.Store
+
+	mu     sync.Mutex
+	failed bool
+	files  store.Store
+	filesE error
+}
+
+// fail switches to files and says why, once.
+func (f *fallback) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed {
+		return
+	}
+	f.failed = true
+	if f.o.Notice != nil {
+		f.o.Notice(fmt.Sprintf("the token daemon cannot run (%v); keeping tokens in files on tmpfs in %s instead", err, f.o.Dir))
+	}
+}
+
+func (f *fallback) usingFiles() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
+}
+
+// tmpfs opens the file store on first use.
+func (f *fallback) tmpfs() (store.Store, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.files == nil && f.filesE == nil {
+		f.files, f.filesE = tmpfs.Open(f.o.Dir, f.o.AllowDisk)
+	}
+	return f.files, f.filesE
+}
+
+func (f *fallback) Get(origin, login string) (store.Token, error) {
+	if !f.usingFiles() {
+		if t, err := f.mem.Get(origin, login); err == nil {
+			return t, nil
+		}
+	}
+	files, err := f.tmpfs()
+	if err != nil {
+		return store.Token{}, store.ErrNotFound
+	}
+	return files.Get(origin, login)
+}
+
+func (f *fallback) Put(t store.Token) error {
+	if !f.usingFiles() {
+		err := f.mem.Put(t)
+		if err == nil {
+			return nil
+		}
+		f.fail(err)
+	}
+	files, err := f.tmpfs()
+	if err != nil {
+		return err
+	}
+	return files.Put(t)
+}
+
+func (f *fallback) Delete(origin, login string) error {
+	var errs []error
+	if f.mem != nil {
+		errs = append(errs, f.mem.Delete(origin, login))
+	}
+	if files, err := f.tmpfs(); err == nil {
+		errs = append(errs, files.Delete(origin, login))
+	}
+	return errors.Join(errs...)
+}
+
+func (f *fallback) List() ([]store.Token, error) {
+	var all []store.Token
+	if f.mem != nil {
+		toks, err := f.mem.List()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, toks...)
+	}
+	if files, err := f.tmpfs(); err == nil {
+		toks, err := files.List()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, toks...)
+	}
+	store.SortNewestFirst(all)
+	return all, nil
+}
+
+func (f *fallback) Lock(ctx context.Context, origin, login string) (func(), error) {
+	if !f.usingFiles() {
+		unlock, err := f.mem.Lock(ctx, origin, login)
+		if err == nil || ctx.Err() != nil {
+			return unlock, err
+		}
+		f.fail(err)
+	}
+	files, err := f.tmpfs()
+	if err != nil {
+		return nil, err
+	}
+	return files.Lock(ctx, origin, login)
+}
+
+// Stop ends the memory daemon, if one runs.
+func (f *fallback) Stop() error {
+	if f.mem == nil {
+		return nil
+	}
+	return f.mem.Stop()
+}
