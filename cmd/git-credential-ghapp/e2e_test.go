@@ -225,11 +225,18 @@ func (e *env) redact(s string) string {
 
 // assertNoTokenOnDisk checks that no issued token is in any file under
 // HOME or the work trees.
-func (e *env) assertNoTokenOnDisk() {
+func (e *env) assertNoTokenOnDisk() { e.assertNoTokenIn(e.home, e.work) }
+
+// assertNoTokenIn checks that no issued token is in any regular file under
+// roots.
+func (e *env) assertNoTokenIn(roots ...string) {
 	toks := e.srv.IssuedTokens()
-	for _, root := range []string{e.home, e.work} {
+	for _, root := range roots {
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			if info, err := d.Info(); err != nil || info.Size() > 16<<20 {
 				return nil
 			}
 			data, err := os.ReadFile(path)
