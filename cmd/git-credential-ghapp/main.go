@@ -127,16 +127,16 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 			{
 				Name:  "logout",
 				Usage: "forget tokens and revoke them",
-				Flags: []cli.Flag{hostFlag, &cli.BoolFlag{Name: "all", Usage: "every host"}},
+				Flags: []cli.Flag{hostFlag, &cli.StringFlag{Name: "user", Usage: "only this account (default: every account on the host)"}, &cli.BoolFlag{Name: "all", Usage: "every host and account; also stops the token daemon"}},
 				Action: func(c *cli.Context) error {
 					if c.Bool("all") {
-						return h.Logout(c.Context, nil)
+						return h.Logout(c.Context, nil, "")
 					}
 					o, err := origin.ParseURL(c.String("host"))
 					if err != nil {
 						return fmt.Errorf("--host %q: %v", c.String("host"), err)
 					}
-					return h.Logout(c.Context, &o)
+					return h.Logout(c.Context, &o, c.String("user"))
 				},
 			},
 			{

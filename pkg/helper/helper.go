@@ -240,10 +240,11 @@ func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
 	return err
 }
 
-// Logout forgets the tokens for o (every origin when o is nil) and asks
+// Logout forgets the tokens for o (every origin when o is nil) and, when
+// user is set, only that account's; it asks
 // the server to revoke them. Revocation is best effort: a token that
 // cannot be revoked still dies at its expiry.
-func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
+func (h *Helper) Logout(ctx context.Context, o *origin.Origin, user string) error {
 	name := h.StoreName
 	if name == "" && o != nil {
 		if s, err := config.Load(o.String(), h.ClientID, o.IsGitHub()); err == nil {
@@ -260,7 +261,7 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
 	}
 	n := 0
 	for _, t := range toks {
-		if o != nil && t.Origin != o.String() {
+		if o != nil && t.Origin != o.String() || user != "" && !strings.EqualFold(user, t.Login) {
 			continue
 		}
 		n++
@@ -287,6 +288,9 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin) error {
 		where := "any host"
 		if o != nil {
 			where = o.HostPort()
+		}
+		if user != "" {
+			where += " as " + user
 		}
 		fmt.Fprintf(h.Stdout, "not signed in to %s\n", where)
 	}
