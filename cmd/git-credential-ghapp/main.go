@@ -48,11 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 				Notice:    func(msg string) { fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", msg) },
 			})
 		},
-		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
-		Prompt: func() (io.Writer, func()) {
-			w, _, closeTTY := prompt.Open(stderr)
-			return w, closeTTY
-		},
+		HTTP:   &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
+		Screen: func() *prompt.Screen { return prompt.Open(stderr) },
 	}
 	app := newApp(h, stdin)
 	app.Writer, app.ErrWriter = stdout, stderr

@@ -32,8 +32,8 @@ type Helper struct {
 	Open      OpenFunc
 	Stdout    io.Writer
 	Stderr    io.Writer
-	// Prompt returns where to show the device code; nil means Stderr.
-	Prompt func() (w io.Writer, close func())
+	// Screen returns where to show the device code; nil means Stderr.
+	Screen func() *prompt.Screen
 	HTTP   *http.Client
 }
 
@@ -129,8 +129,10 @@ func (h *Helper) answer(tok store.Token) error {
 // wantLogin, when set, is the account the remote URL names.
 func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s config.Settings, wantLogin string) (store.Token, error) {
 	ep := o.Endpoints()
-	w, closePrompt := h.prompter()
-	defer closePrompt()
+	screen := h.screen()
+	defer screen.Close()
+	stopCountdown := func() {}
+	defer func() { stopCountdown() }()
 	flow := &deviceflow.Flow{
 		ClientID:      s.ClientID,
 		DeviceCodeURL: ep.DeviceCode,
@@ -141,10 +143,12 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			if c.VerificationURIComplete != "" {
 				uri = c.VerificationURIComplete
 			}
-			prompt.Code(w, o.HostPort(), c.UserCode, uri, c.Expiry)
+			screen.Code(o.HostPort(), c.UserCode, uri, c.Expiry)
+			stopCountdown = screen.Countdown(c.Expiry)
 		},
 	}
 	ot, err := flow.Token(ctx)
+	stopCountdown()
 	if err != nil {
 		return store.Token{}, err
 	}
@@ -175,15 +179,15 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 		// The token is good; only the next git command will sign in again.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
 	}
-	fmt.Fprintf(w, "git-credential-ghapp: signed in to %s as %s for %s (until %s)\n", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
+	fmt.Fprintf(screen.W, "git-credential-ghapp: signed in to %s as %s for %s (until %s)\n", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
 	return tok, nil
 }
 
-func (h *Helper) prompter() (io.Writer, func()) {
-	if h.Prompt == nil {
-		return h.Stderr, func() {}
+func (h *Helper) screen() *prompt.Screen {
+	if h.Screen == nil {
+		return prompt.Plain(h.Stderr)
 	}
-	return h.Prompt()
+	return h.Screen()
 }
 
 // Erase forgets the token git reports as rejected. A password that is not
