@@ -145,6 +145,8 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit")})
 				},
 			},
+			setupCommand(h),
+			statusCommand(h),
 		},
 		// git may grow operations; a helper must ignore those it does not know.
 		CommandNotFound: func(*cli.Context, string) {},

@@ -51,19 +51,37 @@ func TestThirtyConcurrentLsRemote(t *testing.T) {
 
 // startGet starts `git-credential-ghapp get` for the stand-in without
 // waiting for it.
-func (e *env) startGet() (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+func (e *env) startGet() (*exec.Cmd, *syncBuffer, *syncBuffer) {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(e.bin, "git-credential-ghapp"), "get")
 	cmd.Dir = e.work
 	cmd.Env = e.environ()
 	cmd.Stdin = strings.NewReader(e.hostLine())
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
 	return cmd, &out, &errb
+}
+
+// syncBuffer is read by the test while the process still writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // waitFor polls cond until it holds, failing the test after a generous bound.
@@ -87,7 +105,7 @@ func TestWaiterTakesOverWhenTheFlowOwnerDies(t *testing.T) {
 		const n = 5
 		type result struct {
 			cmd       *exec.Cmd
-			out, errb *bytes.Buffer
+			out, errb *syncBuffer
 		}
 		var waiters []result
 		for range n {

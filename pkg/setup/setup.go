@@ -1,0 +1,518 @@
+// Package setup writes, and takes back, the git configuration that makes
+// git-credential-ghapp the credential helper for one GitHub server. It
+// changes one git config file (system, global or a named one) through
+// `git config` only, compares before it writes so that running it again
+// changes nothing, and removes on undo only the values it adds.
+package setup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+)
+
+// Scope is the git config file to change: File if set, else the system
+// file if System, else the user's global file.
+type Scope struct {
+	System bool
+	File   string
+}
+
+func (s Scope) flags() []string {
+	switch {
+	case s.File != "":
+		return []string{"--file", s.File}
+	case s.System:
+		return []string{"--system"}
+	}
+	return []string{"--global"}
+}
+
+// String names the file for messages: "your global git config", "the
+// system git config", or the path given.
+func (s Scope) String() string {
+	switch {
+	case s.File != "":
+		return s.File
+	case s.System:
+		return "the system git config"
+	}
+	return "your global git config"
+}
+
+// fix says what to do when the file cannot be written.
+func (s Scope) fix() string {
+	switch {
+	case s.File != "":
+		return "check that its directory exists and that you may write there"
+	case s.System:
+		return "run it as root, as a Dockerfile RUN step does, or with sudo; or use --global to set up only yourself"
+	}
+	return "check that HOME is set and that your ~/.gitconfig is writable"
+}
+
+// Options say what to set up.
+type Options struct {
+	Scope  Scope
+	Origin origin.Origin
+	// ClientID is written as ghapp.<url>.clientId; "" leaves that key alone
+	// (on undo: removes it whatever its value).
+	ClientID string
+	// Store is the token store the helper is told to use ("ghapp --store
+	// S"); "" lets the helper choose.
+	Store string
+}
+
+// Change is one value written or removed.
+type Change struct {
+	Op       string // "set" (replaces), "add" (one more value) or "remove"
+	Key      string
+	Value    string
+	Replaced bool   // Op "set" replaced Was
+	Was      string // the value before, when Replaced
+}
+
+// String words the change as setup prints it, e.g.
+// `set credential.https://github.com.helper = ""`.
+func (c Change) String() string {
+	s := fmt.Sprintf("%s %s = %s", c.Op, c.Key, show(c.Value))
+	if c.Replaced {
+		s += fmt.Sprintf(" (was %s)", show(c.Was))
+	}
+	return s
+}
+
+func show(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return v
+}
+
+// Result is what Apply or Undo did.
+type Result struct {
+	Changes []Change
+	// NeedClientID is set when github.com was set up without a client ID
+	// in sight: not in the flag, the environment, this file or git's
+	// configuration as a whole. The helper cannot sign in without one.
+	NeedClientID bool
+}
+
+// The keys setup owns, for URL u.
+func helperKey(u string) string   { return "credential." + u + ".helper" }
+func httpPathKey(u string) string { return "credential." + u + ".useHttpPath" }
+func clientIDKey(u string) string { return "ghapp." + u + ".clientId" }
+
+// HelperValue is the credential.helper value for store: git runs it as
+// `git credential-ghapp [--store S] <op>`.
+func HelperValue(store string) string {
+	if store == "" {
+		return "ghapp"
+	}
+	return "ghapp --store " + store
+}
+
+// ours reports whether a credential.helper value runs this helper.
+func ours(v string) bool { return v == "ghapp" || strings.HasPrefix(v, "ghapp ") }
+
+// git runs the helper value through the shell: only plain names may go in.
+var storeName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// Client IDs are "Iv1." plus hex or "Iv23" plus letters and digits; the
+// check keeps anything that is not a single plain word out of git config.
+var clientIDChars = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+func (o Options) check() error {
+	if !o.Origin.SecureEnough() {
+		return fmt.Errorf("%s uses plain http to another machine, where the helper never sends a token: use https://%s", o.Origin, o.Origin.HostPort())
+	}
+	if o.Store != "" && !storeName.MatchString(o.Store) {
+		return fmt.Errorf("--store %q is not a store name", o.Store)
+	}
+	if o.ClientID != "" && !clientIDChars.MatchString(o.ClientID) {
+		return fmt.Errorf("--client-id %q does not look like a GitHub App client ID (Iv1.… or Iv23…, shown on the app's settings page; not the numeric App ID)", o.ClientID)
+	}
+	return nil
+}
+
+// Apply makes the helper the only one git asks for o.Origin, in the file
+// o.Scope names: credential.<url>.helper gets "" (which drops helpers set
+// before it) followed by the helper, credential.<url>.useHttpPath true,
+// and ghapp.<url>.clientId when o.ClientID is set. What is already there
+// is kept. On error, Result holds the changes already made.
+func Apply(ctx context.Context, o Options) (Result, error) {
+	var r Result
+	if err := o.check(); err != nil {
+		return r, err
+	}
+	u := o.Origin.String()
+	g := gitConfig{scope: o.Scope}
+	file, err := g.read(ctx, o.Scope.flags())
+	if err != nil {
+		return r, err
+	}
+
+	// Every check comes before the first write.
+	if o.ClientID == "" {
+		has, err := g.hasClientID(ctx, file, o.Origin)
+		if err != nil {
+			return r, err
+		}
+		switch {
+		case has:
+		case o.Origin.IsGitHub():
+			r.NeedClientID = true
+		default:
+			return r, fmt.Errorf("%s needs its GitHub App's client ID: run setup again with --client-id ID (shown on the app's settings page)", o.Origin.HostPort())
+		}
+	}
+
+	// The client ID and useHttpPath go first and the helper last, so that
+	// git never runs the helper for a host that is only half set up.
+	if o.ClientID != "" {
+		if err := g.setSingle(ctx, &r, file, clientIDKey(u), o.ClientID, func(v string) bool { return v == o.ClientID }); err != nil {
+			return r, err
+		}
+	}
+	if err := g.setSingle(ctx, &r, file, httpPathKey(u), "true", isTrue); err != nil {
+		return r, err
+	}
+
+	want := HelperValue(o.Store)
+	vals := file.values(helperKey(u))
+	if i := lastPair(vals); i >= 0 {
+		if vals[i+1] == want {
+			return r, nil
+		}
+		old := vals[i+1]
+		if err := g.write(ctx, "--replace-all", helperKey(u), want, exact(old)); err != nil {
+			return r, err
+		}
+		r.Changes = append(r.Changes, Change{Op: "set", Key: helperKey(u), Value: want, Replaced: true, Was: old})
+		return r, nil
+	}
+	if err := g.write(ctx, "--add", helperKey(u), ""); err != nil {
+		return r, err
+	}
+	r.Changes = append(r.Changes, Change{Op: "set", Key: helperKey(u), Value: ""})
+	if err := g.write(ctx, "--add", helperKey(u), want); err != nil {
+		return r, err
+	}
+	r.Changes = append(r.Changes, Change{Op: "add", Key: helperKey(u), Value: want})
+	return r, nil
+}
+
+// Undo removes what Apply adds for o.Origin: each "" immediately followed
+// by this helper in credential.<url>.helper, credential.<url>.useHttpPath
+// when it is exactly "true" and such a pair was found, and
+// ghapp.<url>.clientId (only when it equals o.ClientID, if that is set).
+// Every other value stays, in its order. On error, Result holds the
+// changes already made.
+func Undo(ctx context.Context, o Options) (Result, error) {
+	var r Result
+	u := o.Origin.String()
+	g := gitConfig{scope: o.Scope}
+	file, err := g.read(ctx, o.Scope.flags())
+	if err != nil {
+		return r, err
+	}
+
+	vals := file.values(helperKey(u))
+	var keep, removed []string
+	for i := 0; i < len(vals); i++ {
+		if i+1 < len(vals) && vals[i] == "" && ours(vals[i+1]) {
+			removed = append(removed, vals[i], vals[i+1])
+			i++
+			continue
+		}
+		keep = append(keep, vals[i])
+	}
+	if len(removed) > 0 {
+		if err := g.removeValues(ctx, helperKey(u), removed, keep); err != nil {
+			return r, err
+		}
+		for _, v := range removed {
+			r.Changes = append(r.Changes, Change{Op: "remove", Key: helperKey(u), Value: v})
+		}
+		// useHttpPath is a setting of git's, which the person may have
+		// wanted anyway: take it back only along with the helper.
+		if p := file.entries(httpPathKey(u)); len(p) == 1 && !p[0].valueless && p[0].value == "true" {
+			if err := g.write(ctx, "--unset-all", httpPathKey(u), exact("true")); err != nil {
+				return r, err
+			}
+			r.Changes = append(r.Changes, Change{Op: "remove", Key: httpPathKey(u), Value: "true"})
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range file.values(clientIDKey(u)) {
+		if (o.ClientID != "" && id != o.ClientID) || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if err := g.write(ctx, "--unset-all", clientIDKey(u), exact(id)); err != nil {
+			return r, err
+		}
+		r.Changes = append(r.Changes, Change{Op: "remove", Key: clientIDKey(u), Value: id})
+	}
+	if len(r.Changes) > 0 {
+		g.dropIfEmpty(ctx, "credential", u)
+		g.dropIfEmpty(ctx, "ghapp", u)
+	}
+	return r, nil
+}
+
+// lastPair returns the index of the last "" that is immediately followed
+// by this helper in vals, or -1.
+func lastPair(vals []string) int {
+	for i := len(vals) - 2; i >= 0; i-- {
+		if vals[i] == "" && ours(vals[i+1]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// isTrue reads a git boolean that is true.
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return true
+	}
+	return false
+}
+
+// exact is a value pattern (an extended regular expression, which every
+// git understands, unlike --fixed-value) matching exactly v.
+func exact(v string) string {
+	return "^" + regexp.QuoteMeta(v) + "$"
+}
+
+// entry is one key = value line of a config file.
+type entry struct {
+	key       string // canonical: section and name in lower case, subsection as written
+	value     string
+	valueless bool // written without "=", which git reads as true
+}
+
+type entries []entry
+
+// entries returns the lines for key (as spelled in this package).
+func (es entries) entries(key string) []entry {
+	want := canonical(key)
+	var out []entry
+	for _, e := range es {
+		if e.key == want {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (es entries) values(key string) []string {
+	var out []string
+	for _, e := range es.entries(key) {
+		if !e.valueless {
+			out = append(out, e.value)
+		}
+	}
+	return out
+}
+
+// canonical spells a key as git config lists it: section and name are
+// case-insensitive and listed in lower case; the subsection is not.
+func canonical(key string) string {
+	first := strings.IndexByte(key, '.')
+	last := strings.LastIndexByte(key, '.')
+	if first == last {
+		return strings.ToLower(key)
+	}
+	return strings.ToLower(key[:first]) + key[first:last] + strings.ToLower(key[last:])
+}
+
+// gitConfig runs git config on one scope.
+type gitConfig struct {
+	scope Scope
+}
+
+// spawnTimeout bounds each git config run; git answers in milliseconds,
+// but a lock held by a hung process must not hang setup.
+const spawnTimeout = 10 * time.Second
+
+// read returns every credential.* and ghapp.* line in the files flags name
+// (no flags: git's configuration as a whole), in file order.
+func (g gitConfig) read(ctx context.Context, flags []string) (entries, error) {
+	args := append([]string{"config", "-z"}, flags...)
+	out, code, err := run(ctx, append(args, "--get-regexp", `^(credential|ghapp)\.`)...)
+	if code == 1 { // nothing matched, or no such file yet
+		return nil, nil
+	}
+	if err != nil {
+		what := "git's configuration"
+		if flags != nil {
+			what = g.scope.String()
+		}
+		return nil, fmt.Errorf("cannot read %s: %v", what, err)
+	}
+	var es entries
+	for _, rec := range strings.Split(string(out), "\x00") {
+		if rec == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(rec, "\n")
+		es = append(es, entry{key: k, value: v, valueless: !ok})
+	}
+	return es, nil
+}
+
+// hasClientID reports whether a client ID for o is set in file or, for
+// github.com, anywhere the helper would find one.
+func (g gitConfig) hasClientID(ctx context.Context, file entries, o origin.Origin) (bool, error) {
+	key := clientIDKey(o.String())
+	if len(file.values(key)) > 0 {
+		return true, nil
+	}
+	all, err := g.read(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	if len(all.values(key)) > 0 {
+		return true, nil
+	}
+	if !o.IsGitHub() {
+		// Only a ghapp.<url>.clientId makes another host served.
+		return false, nil
+	}
+	if os.Getenv("GHAPP_CLIENT_ID") != "" || os.Getenv("GH_SCOPED_CREDS_CLIENT_ID") != "" {
+		return true, nil
+	}
+	for _, flags := range [][]string{g.scope.flags(), nil} {
+		args := append(append([]string{"config"}, flags...), "--get-urlmatch", "ghapp.clientId", o.String())
+		out, code, err := run(ctx, args...)
+		if err != nil && code != 1 {
+			return false, fmt.Errorf("cannot read %s: %v", g.scope.String(), err)
+		}
+		if strings.TrimSpace(string(out)) != "" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// setSingle makes key hold the single value want unless its one value
+// already satisfies ok.
+func (g gitConfig) setSingle(ctx context.Context, r *Result, file entries, key, want string, ok func(string) bool) error {
+	es := file.entries(key)
+	if len(es) == 1 && !es[0].valueless && ok(es[0].value) {
+		return nil
+	}
+	if err := g.write(ctx, "--replace-all", key, want); err != nil {
+		return err
+	}
+	c := Change{Op: "set", Key: key, Value: want}
+	if len(es) > 0 {
+		var was []string
+		for _, e := range es {
+			was = append(was, e.value)
+		}
+		c.Replaced, c.Was = true, strings.Join(was, ", ")
+	}
+	r.Changes = append(r.Changes, c)
+	return nil
+}
+
+// removeValues takes the removed values out of key, leaving keep in order.
+// When no kept value could be mistaken for a removed one, each removed
+// value is unset where it stands; otherwise the key is rewritten.
+func (g gitConfig) removeValues(ctx context.Context, key string, removed, keep []string) error {
+	clash := false
+	for _, k := range keep {
+		for _, r := range removed {
+			clash = clash || k == r
+		}
+	}
+	if !clash {
+		done := map[string]bool{}
+		for _, v := range removed {
+			if done[v] {
+				continue
+			}
+			done[v] = true
+			if err := g.write(ctx, "--unset-all", key, exact(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := g.write(ctx, "--unset-all", key); err != nil {
+		return err
+	}
+	for _, v := range keep {
+		if err := g.write(ctx, "--add", key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIfEmpty removes the section header [section "sub"] once it holds no
+// keys. Recent git drops it by itself; when it did, remove-section finds
+// nothing, which is fine, so its answer is not checked.
+func (g gitConfig) dropIfEmpty(ctx context.Context, section, sub string) {
+	es, err := g.read(ctx, g.scope.flags())
+	if err != nil {
+		return
+	}
+	prefix := section + "." + sub + "."
+	for _, e := range es {
+		if strings.HasPrefix(e.key, prefix) && !strings.Contains(e.key[len(prefix):], ".") {
+			return
+		}
+	}
+	args := append(append([]string{"config"}, g.scope.flags()...), "--remove-section", section+"."+sub)
+	run(ctx, args...)
+}
+
+// write runs one changing git config command on the scope.
+func (g gitConfig) write(ctx context.Context, args ...string) error {
+	full := append(append([]string{"config"}, g.scope.flags()...), args...)
+	if _, _, err := run(ctx, full...); err != nil {
+		return fmt.Errorf("cannot change %s: %v (%s)", g.scope.String(), err, g.scope.fix())
+	}
+	return nil
+}
+
+// run runs git and returns its output and exit code; err carries the
+// first line of git's complaint.
+func run(ctx context.Context, args ...string) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, spawnTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return out, 0, nil
+	case errors.Is(err, exec.ErrNotFound):
+		return nil, -1, errors.New("git is not on PATH")
+	case ctx.Err() != nil:
+		return nil, -1, fmt.Errorf("git config did not finish within %s", spawnTimeout)
+	case errors.As(err, &exit):
+		msg := strings.TrimSpace(strings.SplitN(stderr.String(), "\n", 2)[0])
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "error: "), "fatal: ")
+		if msg == "" {
+			msg = fmt.Sprintf("git config exited with status %d", exit.ExitCode())
+		}
+		return out, exit.ExitCode(), errors.New(msg)
+	}
+	return nil, -1, err
+}

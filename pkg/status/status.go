@@ -1,0 +1,188 @@
+// Package status gathers what `git-credential-ghapp status` reports: each
+// signed-in account, how long its token lives, and what the token can
+// reach — the GitHub App's installations and their repositories — so that
+// a push refused with a bare 403 can be explained. It never includes a
+// token in what it returns.
+package status
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+)
+
+// Report is the whole answer, also printed as JSON by `status --json`;
+// its field names are a stable interface (see docs/status.md):
+//
+//	accounts  one entry per cached token, newest first; [] when none
+//	sign_in   when accounts is empty, the command that signs in; else absent
+type Report struct {
+	Accounts []Account `json:"accounts"`
+	SignIn   string    `json:"sign_in,omitempty"`
+}
+
+// Account is one signed-in account on one host:
+//
+//	host                 host[:port], e.g. "github.com"
+//	url                  scheme://host[:port], what --host takes
+//	login                the GitHub login the token acts as
+//	store                the token store it is kept in
+//	expires_at           the token's expiry, RFC 3339 in UTC
+//	expires_in_seconds   seconds left at the time of the report
+//	app_slug             the GitHub App, when an installation named it; else absent
+//	install_url          where to install the app on more repositories; absent without app_slug
+//	installations        what the token can reach; [] when the app is installed nowhere the user can reach
+//	error                why the rest is incomplete (an API call failed); else absent
+type Account struct {
+	Host             string         `json:"host"`
+	URL              string         `json:"url"`
+	Login            string         `json:"login"`
+	Store            string         `json:"store"`
+	ExpiresAt        time.Time      `json:"expires_at"`
+	ExpiresInSeconds int64          `json:"expires_in_seconds"`
+	AppSlug          string         `json:"app_slug,omitempty"`
+	InstallURL       string         `json:"install_url,omitempty"`
+	Installations    []Installation `json:"installations"`
+	Error            string         `json:"error,omitempty"`
+}
+
+// Installation is one account the app is installed on:
+//
+//	id                    the installation's ID
+//	account               the user or organization login it is installed on
+//	account_type          "User" or "Organization"
+//	repository_selection  "all" (every repository of the account) or "selected"
+//	permissions           what the app may do, e.g. {"contents": "write"}
+//	repositories          for "selected", the owner/name of each repository
+//	                      the user can reach; null for "all"
+type Installation struct {
+	ID                  int64             `json:"id"`
+	Account             string            `json:"account"`
+	AccountType         string            `json:"account_type"`
+	RepositorySelection string            `json:"repository_selection"`
+	Permissions         map[string]string `json:"permissions"`
+	Repositories        []string          `json:"repositories"`
+}
+
+// accountWait bounds the API calls for one account, pagination included,
+// so one slow server cannot hold up the report.
+const accountWait = 60 * time.Second
+
+// Gather reports on the accounts cached for host, or for every host when
+// host is nil. It reads the store the helper would use: h.StoreName, else
+// ghapp.store for host (github.com when nil). Only a store that cannot be
+// read is an error; a failing API call goes into that account's entry.
+func Gather(ctx context.Context, h *helper.Helper, host *origin.Origin) (*Report, error) {
+	name := storeName(h, host)
+	st, err := h.Open(name, true)
+	if err != nil {
+		return nil, err
+	}
+	toks, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Accounts: []Account{}}
+	for _, t := range toks {
+		if host != nil && t.Origin != host.String() {
+			continue
+		}
+		r.Accounts = append(r.Accounts, Describe(ctx, h.HTTP, t, name, time.Now()))
+	}
+	if len(r.Accounts) == 0 {
+		r.SignIn = SignInCommand(host)
+	}
+	return r, nil
+}
+
+// storeName resolves the store as Logout does: the flag or environment
+// first, then configuration. Configuration that cannot be read leaves the
+// default store, which is still worth reporting on.
+func storeName(h *helper.Helper, host *origin.Origin) string {
+	if h.StoreName != "" {
+		return h.StoreName
+	}
+	o := origin.Origin{Scheme: "https", Host: "github.com"}
+	if host != nil {
+		o = *host
+	}
+	if s, err := config.Load(o.String(), h.ClientID, o.IsGitHub()); err == nil {
+		return s.Store
+	}
+	return "auto"
+}
+
+// SignInCommand is the command that signs in to host (github.com when nil).
+func SignInCommand(host *origin.Origin) string {
+	if host == nil || host.IsGitHub() {
+		return "git-credential-ghapp login"
+	}
+	return "git-credential-ghapp login --host " + host.String()
+}
+
+// Describe reports on one cached token at now, asking the token's API what
+// it can reach.
+func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName string, now time.Time) Account {
+	a := Account{
+		URL:              t.Origin,
+		Host:             t.Origin,
+		Login:            t.Login,
+		Store:            storeName,
+		ExpiresAt:        t.Expiry.UTC().Truncate(time.Second),
+		ExpiresInSeconds: max(0, int64(t.Expiry.Sub(now)/time.Second)),
+		Installations:    []Installation{},
+	}
+	o, err := origin.ParseURL(t.Origin)
+	if err != nil {
+		a.Error = "the store holds a token for an origin that cannot be parsed: " + err.Error()
+		return a
+	}
+	a.Host = o.HostPort()
+	ep := o.Endpoints()
+	api := t.API
+	if api == "" {
+		api = ep.API
+	}
+	ctx, cancel := context.WithTimeout(ctx, accountWait)
+	defer cancel()
+	client := &githubapi.Client{API: api, Token: t.AccessToken, HTTP: hc}
+	insts, err := client.Installations(ctx)
+	if err != nil {
+		a.Error = "could not list the app's installations: " + err.Error()
+		return a
+	}
+	for _, in := range insts {
+		if a.AppSlug == "" && in.AppSlug != "" {
+			a.AppSlug = in.AppSlug
+			a.InstallURL = githubapi.InstallURL(ep.Web, in.AppSlug)
+		}
+		entry := Installation{
+			ID:                  in.ID,
+			Account:             in.Account.Login,
+			AccountType:         in.Account.Type,
+			RepositorySelection: in.RepositorySelection,
+			Permissions:         in.Permissions,
+		}
+		if entry.Permissions == nil {
+			entry.Permissions = map[string]string{}
+		}
+		if in.RepositorySelection == "selected" {
+			entry.Repositories = []string{}
+			repos, err := client.InstallationRepositories(ctx, in.ID)
+			if err != nil && a.Error == "" {
+				a.Error = "could not list the repositories of the installation on " + in.Account.Login + ": " + err.Error()
+			}
+			for _, r := range repos {
+				entry.Repositories = append(entry.Repositories, r.FullName)
+			}
+		}
+		a.Installations = append(a.Installations, entry)
+	}
+	return a
+}

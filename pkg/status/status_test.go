@@ -1,0 +1,355 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+)
+
+// clock is the stand-in's clock, moved by tests instead of waited for.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type stand struct {
+	*githubtest.Server
+	clock *clock
+}
+
+func newStand(t *testing.T) stand {
+	t.Helper()
+	c := &clock{now: time.Now()}
+	s := githubtest.NewServer(githubtest.Options{Interval: 1, Now: c.Now, AppSlug: "octo-app"})
+	t.Cleanup(s.Close)
+	return stand{s, c}
+}
+
+// token runs the device flow by hand as login and returns the token as the
+// helper would have kept it for originURL, whose API is the stand-in.
+func (s stand) token(t *testing.T, originURL, login string) store.Token {
+	t.Helper()
+	s.AutoApprove(login)
+	code := postForm(t, s.URL+"/login/device/code", url.Values{"client_id": {s.ClientID()}})
+	s.clock.advance(time.Second)
+	tok := postForm(t, s.URL+"/login/oauth/access_token", url.Values{
+		"client_id":   {s.ClientID()},
+		"device_code": {code["device_code"].(string)},
+		"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
+	})
+	access, _ := tok["access_token"].(string)
+	if access == "" {
+		t.Fatalf("sign-in as %s failed: %v", login, tok["error"])
+	}
+	now := time.Now()
+	return store.Token{
+		Origin: originURL, Login: login, AccessToken: access,
+		Expiry: now.Add(8 * time.Hour), MinLifetime: time.Minute,
+		API: s.URL + "/api/v3", ClientID: s.ClientID(), Minted: now,
+	}
+}
+
+func postForm(t *testing.T, u string, form url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	return m
+}
+
+// mapStore is a store.Store in a map, enough for List.
+type mapStore struct{ toks []store.Token }
+
+func (m *mapStore) Get(o, login string) (store.Token, error) { return store.Token{}, store.ErrNotFound }
+func (m *mapStore) Put(t store.Token) error                  { m.toks = append(m.toks, t); return nil }
+func (m *mapStore) Delete(o, login string) error             { return nil }
+func (m *mapStore) List() ([]store.Token, error)             { return m.toks, nil }
+func (m *mapStore) Lock(context.Context, string, string) (func(), error) {
+	return func() {}, nil
+}
+
+// isolate gives the test a git with no configuration but what it writes.
+func isolate(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	t.Setenv("GHAPP_STORE", "")
+}
+
+// helperWith returns a Helper whose stores all hold toks, and records
+// the store names it was asked for.
+func helperWith(toks ...store.Token) (*helper.Helper, *[]string) {
+	var opened []string
+	st := &mapStore{toks: toks}
+	return &helper.Helper{Open: func(name string, _ bool) (store.Store, error) {
+		opened = append(opened, name)
+		return st, nil
+	}}, &opened
+}
+
+// noToken fails the test if v, marshalled, holds any token the stand-in issued.
+func noToken(t *testing.T, s stand, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	for _, tok := range s.IssuedTokens() {
+		if strings.Contains(string(b), tok) {
+			t.Fatalf("the report holds a token (%s…)", tok[:4])
+		}
+	}
+}
+
+func TestSelectedAndAllInstallations(t *testing.T) {
+	s := newStand(t)
+	for _, r := range []string{"octocat/hello", "octocat/notes", "octocat/zzz", "acme/site", "acme/wiki"} {
+		if err := s.AddRepo(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := s.Install("octocat", "octocat", "hello", "zzz")
+	org := s.Install("octocat", "acme")
+	tok := s.token(t, "https://github.com", "octocat")
+	now := time.Now()
+
+	a := Describe(context.Background(), nil, tok, "tmpfs", now)
+	if a.Error != "" {
+		t.Fatalf("error: %s", a.Error)
+	}
+	if a.Host != "github.com" || a.URL != "https://github.com" || a.Login != "octocat" || a.Store != "tmpfs" {
+		t.Errorf("account = %s / %s / %s / %s", a.Host, a.URL, a.Login, a.Store)
+	}
+	if !a.ExpiresAt.Equal(tok.Expiry.Truncate(time.Second)) || a.ExpiresAt.Location() != time.UTC {
+		t.Errorf("expires_at %v, want %v in UTC", a.ExpiresAt, tok.Expiry)
+	}
+	if want := int64(tok.Expiry.Sub(now) / time.Second); a.ExpiresInSeconds != want {
+		t.Errorf("expires_in_seconds %d, want %d", a.ExpiresInSeconds, want)
+	}
+	want := []Installation{
+		{ID: mine, Account: "octocat", AccountType: "User", RepositorySelection: "selected",
+			Permissions:  map[string]string{"contents": "write", "metadata": "read"},
+			Repositories: []string{"octocat/hello", "octocat/zzz"}},
+		{ID: org, Account: "acme", AccountType: "Organization", RepositorySelection: "all",
+			Permissions: map[string]string{"contents": "write", "metadata": "read"}},
+	}
+	if !reflect.DeepEqual(a.Installations, want) {
+		t.Errorf("installations:\n got %+v\nwant %+v", a.Installations, want)
+	}
+	if a.AppSlug != "octo-app" || a.InstallURL != "https://github.com/apps/octo-app/installations/new" {
+		t.Errorf("app %q, install link %q", a.AppSlug, a.InstallURL)
+	}
+	noToken(t, s, a)
+}
+
+func TestInstallLinkOnEnterpriseServer(t *testing.T) {
+	s := newStand(t)
+	s.Install("octocat", "octocat")
+	a := Describe(context.Background(), nil, s.token(t, "https://ghe.example.com:8443", "octocat"), "auto", time.Now())
+	if a.Error != "" {
+		t.Fatalf("error: %s", a.Error)
+	}
+	if a.Host != "ghe.example.com:8443" {
+		t.Errorf("host %q", a.Host)
+	}
+	if want := "https://ghe.example.com:8443/github-apps/octo-app/installations/new"; a.InstallURL != want {
+		t.Errorf("install link %q, want %q", a.InstallURL, want)
+	}
+}
+
+func TestNotInstalledAnywhere(t *testing.T) {
+	s := newStand(t)
+	a := Describe(context.Background(), nil, s.token(t, "https://github.com", "octocat"), "auto", time.Now())
+	if a.Error != "" || a.Installations == nil || len(a.Installations) != 0 {
+		t.Errorf("error %q, installations %#v; want no error and []", a.Error, a.Installations)
+	}
+	if a.AppSlug != "" || a.InstallURL != "" {
+		t.Errorf("app %q and link %q without any installation to name it", a.AppSlug, a.InstallURL)
+	}
+}
+
+// One account whose token the server rejects does not spoil the others.
+func TestFailingAccountIsReportedInItsEntry(t *testing.T) {
+	isolate(t)
+	s := newStand(t)
+	s.Install("octocat", "octocat")
+	s.Install("hubot", "hubot")
+	good := s.token(t, "https://github.com", "octocat")
+	bad := s.token(t, "https://github.com", "hubot")
+	s.Revoke(bad.AccessToken)
+	h, _ := helperWith(good, bad)
+
+	r, err := Gather(context.Background(), h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Accounts) != 2 || r.SignIn != "" {
+		t.Fatalf("report %+v, want two accounts", r)
+	}
+	if r.Accounts[0].Error != "" || len(r.Accounts[0].Installations) != 1 {
+		t.Errorf("good account: error %q, %d installations", r.Accounts[0].Error, len(r.Accounts[0].Installations))
+	}
+	e := r.Accounts[1].Error
+	if !strings.Contains(e, "401") || strings.Contains(e, "\n") {
+		t.Errorf("bad account's error is not one line naming the 401: %q", e)
+	}
+	noToken(t, s, r)
+}
+
+func TestGatherFiltersByHost(t *testing.T) {
+	isolate(t)
+	s := newStand(t)
+	gh := s.token(t, "https://github.com", "octocat")
+	ghe := s.token(t, "https://ghe.example.com", "octocat")
+	h, _ := helperWith(gh, ghe)
+	o, _ := origin.ParseURL("ghe.example.com")
+	r, err := Gather(context.Background(), h, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Accounts) != 1 || r.Accounts[0].URL != "https://ghe.example.com" {
+		t.Errorf("--host ghe.example.com reported %+v", r.Accounts)
+	}
+}
+
+func TestNoTokenSaysHowToSignIn(t *testing.T) {
+	isolate(t)
+	h, _ := helperWith()
+	for host, want := range map[string]string{
+		"":                        "git-credential-ghapp login",
+		"https://github.com":      "git-credential-ghapp login",
+		"ghe.example.com":         "git-credential-ghapp login --host https://ghe.example.com",
+		"http://127.0.0.1:8080/x": "git-credential-ghapp login --host http://127.0.0.1:8080",
+	} {
+		var o *origin.Origin
+		if host != "" {
+			p, err := origin.ParseURL(host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o = &p
+		}
+		r, err := Gather(context.Background(), h, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Accounts == nil || len(r.Accounts) != 0 || r.SignIn != want {
+			t.Errorf("%q: accounts %#v, sign_in %q; want [] and %q", host, r.Accounts, r.SignIn, want)
+		}
+	}
+}
+
+func TestStoreFromFlagThenConfig(t *testing.T) {
+	isolate(t)
+	h, opened := helperWith()
+	if _, err := Gather(context.Background(), h, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "config", "--global", "ghapp.store", "tmpfs").CombinedOutput(); err != nil {
+		t.Fatalf("git config: %v %s", err, out)
+	}
+	if _, err := Gather(context.Background(), h, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.StoreName = "memory"
+	if _, err := Gather(context.Background(), h, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"auto", "tmpfs", "memory"}; !slices.Equal(*opened, want) {
+		t.Errorf("stores opened: %q, want %q", *opened, want)
+	}
+}
+
+func TestUnreadableStoreIsAnError(t *testing.T) {
+	isolate(t)
+	h := &helper.Helper{Open: func(string, bool) (store.Store, error) {
+		return nil, errors.New("runtime directory is a symlink")
+	}}
+	if _, err := Gather(context.Background(), h, nil); err == nil {
+		t.Error("Gather hid a store that cannot be opened")
+	}
+}
+
+// The JSON field names are an interface: scripts read them.
+func TestJSONFieldNames(t *testing.T) {
+	s := newStand(t)
+	if err := s.AddRepo("octocat/hello"); err != nil {
+		t.Fatal(err)
+	}
+	s.Install("octocat", "octocat", "hello")
+	s.Install("octocat", "acme")
+	r := Report{Accounts: []Account{Describe(context.Background(), nil, s.token(t, "https://github.com", "octocat"), "auto", time.Now())}}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string][]map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	acct := raw["accounts"][0]
+	wantKeys(t, "account", acct, "host", "url", "login", "store", "expires_at", "expires_in_seconds", "app_slug", "install_url", "installations")
+	var insts []map[string]json.RawMessage
+	json.Unmarshal(acct["installations"], &insts)
+	for _, in := range insts {
+		wantKeys(t, "installation", in, "id", "account", "account_type", "repository_selection", "permissions", "repositories")
+	}
+	if string(insts[0]["repositories"]) != `["octocat/hello"]` || string(insts[1]["repositories"]) != "null" {
+		t.Errorf("repositories: selected %s, all %s; want the list and null", insts[0]["repositories"], insts[1]["repositories"])
+	}
+	var expires string
+	json.Unmarshal(acct["expires_at"], &expires)
+	if _, err := time.Parse(time.RFC3339, expires); err != nil || !strings.HasSuffix(expires, "Z") {
+		t.Errorf("expires_at %q is not RFC 3339 in UTC", expires)
+	}
+	noToken(t, s, r)
+}
+
+func wantKeys(t *testing.T, what string, m map[string]json.RawMessage, keys ...string) {
+	t.Helper()
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	sort.Strings(keys)
+	if !slices.Equal(got, keys) {
+		t.Errorf("%s fields %q, want %q", what, got, keys)
+	}
+}
