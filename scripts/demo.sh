@@ -41,8 +41,7 @@ git config --global user.email octocat@example.com
 git config --global init.defaultBranch main
 
 say "1. Point git at the helper (the stand-in is a GitHub Enterprise-style host on $url)"
-run git config --global credential.helper ghapp
-run git config --global "ghapp.$url.clientId" Iv23liStandIn0000001
+run git-credential-ghapp setup --global --host "$url" --client-id Iv23liStandIn0000001
 
 say "2. Clone: no token yet, so the helper starts the device flow"
 run git clone "$url/octocat/hello-world.git" "$work/hello-world"
@@ -57,7 +56,10 @@ run git push origin main
 say "4. Push to a repository the app is not installed on: refused by GitHub"
 run git push "$url/octocat/private-notes.git" main || echo "    (refused, as it should be: install the app on the repository to grant it)"
 
-say "5. Sign out: the token is forgotten and revoked"
+say "5. What the token can reach, and where to grant more"
+run git-credential-ghapp status --host "$url"
+
+say "6. Sign out: the token is forgotten and revoked"
 run git-credential-ghapp logout --host "$url"
 
-say "Done. No token was written to disk: the helper kept it on tmpfs in $GHAPP_RUNTIME_DIR."
+say "Done. No token was written to disk: it lived only in the memory of the helper's daemon (socket in $GHAPP_RUNTIME_DIR)."
