@@ -20,7 +20,7 @@ say() { printf '\n%s%s%s\n' "$bold" "$*" "$off"; }
 run() { printf '%s$ %s%s\n' "$cyan" "$*" "$off"; "$@"; }
 
 say "Building git-credential-ghapp and the GitHub stand-in"
-CGO_ENABLED=0 go build -o "$work/bin/git-credential-ghapp" ./cmd/git-credential-ghapp
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$work/bin/git-credential-ghapp" ./cmd/git-credential-ghapp
 go build -o "$work/bin/githubtest" ./cmd/githubtest
 
 # The stand-in plays github.com and the person at the browser: it

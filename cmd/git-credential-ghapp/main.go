@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 	"time"
 
@@ -83,9 +84,7 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 					if err != nil {
 						return err
 					}
-					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-					defer stop()
-					return h.Get(ctx, req)
+					return h.Get(c.Context, req)
 				},
 			},
 			{
@@ -166,9 +165,9 @@ func (userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-var tokenLike = regexp.MustCompile(`gh[opusr]_[A-Za-z0-9_]+`)
+var tokenLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`gh[opusr]_[A-Za-z0-9_]+`) })
 
 // redact is a last line of defence: no message leaves with a token in it.
 func redact(s string) string {
-	return tokenLike.ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
+	return tokenLike().ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
 }

@@ -67,6 +67,11 @@ func (req *Request) set(line []byte) error {
 	if bytes.IndexByte(line, 0) >= 0 {
 		return errors.New("contains a NUL byte")
 	}
+	// A CR inside a value (a trailing one was dropped with the LF) would
+	// make the value end a line early wherever it is written or shown.
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return errors.New("contains a CR byte")
+	}
 	k, v, ok := strings.Cut(string(line), "=")
 	if !ok || k == "" {
 		return errors.New("not of the form key=value") // the line itself may be a secret: not echoed
@@ -113,30 +118,42 @@ func (req *Request) setURL(raw string) error {
 	}
 	req.Protocol, req.Host, req.Path, req.Username, req.Password = scheme, "", "", "", ""
 	authority, path, _ := strings.Cut(rest, "/")
+	var err error
 	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
 		user, pass, hasPass := strings.Cut(authority[:at], ":")
-		var err error
-		if req.Username, err = url.PathUnescape(user); err != nil {
-			return errors.New("url: bad %-escape in the user name")
+		if req.Username, err = unescape(user, "user name"); err != nil {
+			return err
 		}
 		if hasPass {
-			if req.Password, err = url.PathUnescape(pass); err != nil {
-				return errors.New("url: bad %-escape in the password")
+			if req.Password, err = unescape(pass, "password"); err != nil {
+				return err
 			}
 		}
 		authority = authority[at+1:]
 	}
-	host, err := url.PathUnescape(authority)
-	if err != nil {
-		return errors.New("url: bad %-escape in the host")
+	if req.Host, err = unescape(authority, "host"); err != nil {
+		return err
 	}
-	req.Host = host
 	if path != "" {
-		if req.Path, err = url.PathUnescape(path); err != nil {
-			return errors.New("url: bad %-escape in the path")
+		if req.Path, err = unescape(path, "path"); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// unescape decodes one part of a url= value. Like git (which refuses
+// %0a since CVE-2020-5260), it refuses a part that decodes to CR, LF or
+// NUL: such a value would break the line it is later written on.
+func unescape(part, name string) (string, error) {
+	v, err := url.PathUnescape(part)
+	if err != nil {
+		return "", fmt.Errorf("url: bad %%-escape in the %s", name)
+	}
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return "", fmt.Errorf("url: the %s contains CR, LF or NUL", name)
+	}
+	return v, nil
 }
 
 // Answer is what the helper tells git on get.
@@ -159,6 +176,9 @@ func (a Answer) WriteTo(w io.Writer) (int64, error) {
 		}
 		if strings.ContainsAny(kv[1], "\r\n\x00") {
 			return 0, fmt.Errorf("refusing to send a %s containing CR, LF or NUL", kv[0])
+		}
+		if len(kv[0])+len("=")+len(kv[1])+len("\n") > MaxLine {
+			return 0, fmt.Errorf("refusing to send a %s longer than git accepts (%d bytes a line)", kv[0], MaxLine)
 		}
 		b.WriteString(kv[0] + "=" + kv[1] + "\n")
 	}

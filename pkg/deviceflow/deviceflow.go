@@ -106,6 +106,13 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 
 	tok, err := cfg.DeviceAccessToken(ctx, da)
 	if err == nil {
+		// expires_in is relative, so a clock skew cannot cause this: only
+		// a zero-or-negative expires_in (or one that overflows) can. git
+		// 2.39 ignores password_expiry_utc, so such a token must not be
+		// handed out.
+		if !tok.Expiry.IsZero() && !tok.Expiry.After(time.Now()) {
+			return nil, fmt.Errorf("%s answered with a token that has already expired (its expires_in is not a positive number of seconds): the server misbehaved; run the git command again", host(f.TokenURL))
+		}
 		return tok, nil
 	}
 	// The library usually ends on its own deadline, not expired_token, when

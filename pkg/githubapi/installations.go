@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Installation is one installation of the token's GitHub App that the
@@ -144,19 +145,19 @@ func (c *Client) getPage(ctx context.Context, pageURL string) ([]byte, http.Head
 }
 
 var (
-	linkSep = regexp.MustCompile(`,\s*<`)
-	linkRel = regexp.MustCompile(`;\s*rel\s*=\s*"?([^";]*)"?`)
+	linkSep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`,\s*<`) })
+	linkRel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`;\s*rel\s*=\s*"?([^";]*)"?`) })
 )
 
 // nextLink returns the URL marked rel="next" in a Link header (RFC 8288),
 // or "".
 func nextLink(header string) string {
-	for _, part := range linkSep.Split(strings.TrimSpace(header), -1) {
+	for _, part := range linkSep().Split(strings.TrimSpace(header), -1) {
 		target, params, ok := strings.Cut(strings.TrimPrefix(part, "<"), ">")
 		if !ok {
 			continue
 		}
-		if m := linkRel.FindStringSubmatch(params); m != nil {
+		if m := linkRel().FindStringSubmatch(params); m != nil {
 			for _, rel := range strings.Fields(m[1]) {
 				if strings.EqualFold(rel, "next") {
 					return target

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
@@ -90,6 +93,10 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 		return err
 	}
 
+	// Only a sign-in is worth interrupting cleanly; arming this costs a
+	// thread, so the hit path above goes without.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	waitCtx, cancel := context.WithTimeout(ctx, signInWait)
 	defer cancel()
 	waiting := time.AfterFunc(300*time.Millisecond, func() {
@@ -98,7 +105,12 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	unlock, err := st.Lock(waitCtx, o.String(), req.Username)
 	waiting.Stop()
 	if err != nil {
-		return fmt.Errorf("gave up waiting for another sign-in to %s: %v", o.HostPort(), err)
+		if waitCtx.Err() != nil {
+			return fmt.Errorf("gave up waiting for another sign-in to %s: %v", o.HostPort(), err)
+		}
+		// Not a wait that ran out: the store refused the lock (say, a
+		// planted symlink), and its message says why.
+		return fmt.Errorf("cannot take the sign-in lock for %s: %v", o.HostPort(), err)
 	}
 	defer unlock()
 	if tok, ok := h.cached(st, o, req.Username); ok {
@@ -160,7 +172,7 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 	api := &githubapi.Client{API: ep.API, Token: ot.AccessToken, HTTP: h.HTTP}
 	user, err := api.User(ctx)
 	if err != nil {
-		return store.Token{}, fmt.Errorf("signed in, but could not learn the account: %v", err)
+		return store.Token{}, fmt.Errorf("signed in, but could not learn the account: %v; run the git command again", err)
 	}
 	if wantLogin != "" && !strings.EqualFold(user.Login, wantLogin) {
 		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, wantLogin, wantLogin)

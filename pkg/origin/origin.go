@@ -50,10 +50,12 @@ func Parse(scheme, hostport string) (Origin, error) {
 		if i := strings.LastIndexByte(host, ':'); i >= 0 {
 			host, port = host[:i], host[i+1:]
 		}
-		host = strings.ToLower(host)
+		// Checked before lower-casing: Unicode case folding turns some
+		// non-ASCII letters (the Kelvin sign) into ASCII ones.
 		if !validHostName(host) {
 			return Origin{}, fmt.Errorf("invalid host name %q", host)
 		}
+		host = strings.ToLower(host)
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
@@ -67,7 +69,7 @@ func Parse(scheme, hostport string) (Origin, error) {
 	return Origin{Scheme: scheme, Host: host, Port: port}, nil
 }
 
-// validHostName accepts letters, digits, '-', '_' and '.' — what DNS names
+// validHostName accepts ASCII letters, digits, '-', '_' and '.' — what DNS names
 // and IPv4 literals use — and nothing that could change a URL's meaning.
 func validHostName(h string) bool {
 	if h == "" || len(h) > 253 {
@@ -75,7 +77,7 @@ func validHostName(h string) bool {
 	}
 	for _, c := range h {
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
 		default:
 			return false
 		}

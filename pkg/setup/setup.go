@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
@@ -124,20 +125,20 @@ func HelperValue(store string) string {
 func ours(v string) bool { return v == "ghapp" || strings.HasPrefix(v, "ghapp ") }
 
 // git runs the helper value through the shell: only plain names may go in.
-var storeName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+var storeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`) })
 
 // Client IDs are "Iv1." plus hex or "Iv23" plus letters and digits; the
 // check keeps anything that is not a single plain word out of git config.
-var clientIDChars = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+var clientIDChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`) })
 
 func (o Options) check() error {
 	if !o.Origin.SecureEnough() {
 		return fmt.Errorf("%s uses plain http to another machine, where the helper never sends a token: use https://%s", o.Origin, o.Origin.HostPort())
 	}
-	if o.Store != "" && !storeName.MatchString(o.Store) {
+	if o.Store != "" && !storeName().MatchString(o.Store) {
 		return fmt.Errorf("--store %q is not a store name", o.Store)
 	}
-	if o.ClientID != "" && !clientIDChars.MatchString(o.ClientID) {
+	if o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
 		return fmt.Errorf("--client-id %q does not look like a GitHub App client ID (Iv1.… or Iv23…, shown on the app's settings page; not the numeric App ID)", o.ClientID)
 	}
 	return nil

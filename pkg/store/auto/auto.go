@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/keyring"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
@@ -40,6 +41,12 @@ func Open(name string, o Options) (store.Store, error) {
 	case "", "auto":
 		if runtime.GOOS == "windows" {
 			return keyring.Open()
+		}
+		// Both stores live in the runtime directory: one that is unsafe
+		// (another user's, open to others, a symlink) is refused once and
+		// plainly, not reported as a daemon failure and then by files too.
+		if err := runtimedir.Ensure(o.Dir); err != nil {
+			return nil, err
 		}
 		f := &fallback{o: o}
 		m, err := memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})

@@ -67,8 +67,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime directory %s: %v", dir, err)
 	}
-	if err := runtimedir.Ensure(dir); err != nil {
-		return nil, err
+	// Check before Ensure: on the hit path the directory exists, and this
+	// saves a mkdir.
+	if runtimedir.Check(dir) != nil {
+		if err := runtimedir.Ensure(dir); err != nil {
+			return nil, err
+		}
 	}
 	sock := filepath.Join(dir, sockName)
 	if limit := len(unix.RawSockaddrUnix{}.Path) - 1; len(sock) > limit {
@@ -247,6 +251,18 @@ func (s *Store) dial() (net.Conn, error) {
 	c, err := net.DialTimeout("unix", s.sock, ioTimeout)
 	switch {
 	case err == nil:
+		// The daemon checks its peers; the client checks the daemon too, so
+		// that a listener of another user (a socket planted or linked in
+		// its place) is never sent a token nor trusted for one.
+		uid, _, perr := connPeer(c.(*net.UnixConn))
+		if perr != nil {
+			c.Close()
+			return nil, fmt.Errorf("cannot tell who serves the token daemon socket %s: %v", s.sock, perr)
+		}
+		if uid != os.Geteuid() {
+			c.Close()
+			return nil, fmt.Errorf("the token daemon socket %s is served by uid %d, not you (uid %d); refusing it (remove %s)", s.sock, uid, os.Geteuid(), s.sock)
+		}
 		return c, nil
 	case errors.Is(err, syscall.ENOENT):
 		return nil, errNoDaemon

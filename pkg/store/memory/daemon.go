@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +28,11 @@ const (
 	// ioTimeout bounds one request on both sides, so neither a stuck client
 	// nor a stuck daemon can hold the other.
 	ioTimeout = 5 * time.Second
+	// socketCheck is how often the daemon makes sure its socket is still
+	// in place. Once the socket is gone (logind removes $XDG_RUNTIME_DIR at
+	// logout) no client can reach the tokens, so holding them any longer
+	// only keeps secrets alive for nothing.
+	socketCheck = time.Second
 )
 
 // ServeOptions tune the daemon.
@@ -39,7 +43,8 @@ type ServeOptions struct {
 }
 
 // Serve runs the token daemon for dir in the current process until it has
-// been idle for IdleExit, is asked to stop, or gets SIGTERM. It returns nil
+// been idle for IdleExit, is asked to stop, gets SIGTERM, or finds its
+// socket removed or replaced (checked every second). It returns nil
 // at once when another daemon already serves dir. It changes the process's
 // signal handling (SIGINT, SIGHUP and SIGPIPE are ignored, so the daemon
 // outlives the git command and terminal that started it) and shuts out
@@ -85,9 +90,19 @@ func Serve(dir string, opts ServeOptions) error {
 	ln.SetUnlinkOnClose(false) // unlinked below, while the flock is still held
 	// The 0700 directory already keeps others out; this is belt and braces.
 	os.Chmod(sock, 0o600)
+	// What the path names now is this daemon's socket; the daemon lives as
+	// long as the path still names that same file.
+	listening, err := os.Lstat(sock)
+	if err != nil {
+		ln.Close()
+		lock.Close()
+		return fmt.Errorf("cannot check the socket %s it just created: %v", sock, err)
+	}
 
 	d := &daemon{
 		uid:     os.Geteuid(),
+		sock:    sock,
+		socket:  listening,
 		tokens:  map[key]store.Token{},
 		locks:   map[key][]*waiter{},
 		changed: make(chan struct{}, 1),
@@ -97,7 +112,12 @@ func Serve(dir string, opts ServeOptions) error {
 	go d.accept(ln)
 	d.run(opts.IdleExit, term)
 
-	os.Remove(sock)
+	// Checked right before removing: another daemon may have put its own
+	// socket there (the directory was deleted and made again), and that one
+	// must stay. What remains of the race is the time between two syscalls.
+	if d.ownsSocket() {
+		os.Remove(sock)
+	}
 	ln.Close()
 	lock.Close()
 	close(d.done) // ends lock holders and waiters, and answers "stop"
@@ -118,7 +138,9 @@ type key struct{ origin, login string }
 type waiter struct{ granted chan struct{} }
 
 type daemon struct {
-	uid int
+	uid    int
+	sock   string      // the socket's path
+	socket os.FileInfo // the socket file as created, to tell it from a replacement
 
 	mu      sync.Mutex
 	tokens  map[key]store.Token
@@ -132,11 +154,14 @@ type daemon struct {
 	done     chan struct{} // closed once the daemon no longer listens
 }
 
-// run sleeps until the next token expiry or idle deadline, and returns
-// when the daemon should exit.
+// run sleeps until the next token expiry, idle deadline or socket check,
+// and returns when the daemon should exit, with every token dropped.
 func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
+	defer d.setClosing()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	check := time.NewTicker(socketCheck)
+	defer check.Stop()
 	var idleSince time.Time
 	for {
 		now := time.Now()
@@ -167,20 +192,33 @@ func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
 		select {
 		case <-timer.C:
 		case <-d.changed:
+		case <-check.C:
+			if !d.ownsSocket() {
+				return
+			}
 		case <-d.stop:
-			d.setClosing()
 			return
 		case <-term:
-			d.setClosing()
 			return
 		}
 	}
 }
 
+// setClosing turns away new connections and drops every token, so that
+// nothing is handed out once the daemon has decided to exit.
 func (d *daemon) setClosing() {
 	d.mu.Lock()
 	d.closing = true
+	clear(d.tokens)
 	d.mu.Unlock()
+}
+
+// ownsSocket reports whether the socket path still names the socket this
+// daemon listens on: not removed, alone or with its directory, and not
+// replaced by another file or another daemon's socket.
+func (d *daemon) ownsSocket() bool {
+	fi, err := os.Lstat(d.sock)
+	return err == nil && os.SameFile(fi, d.socket)
 }
 
 // sweep drops expired tokens; d.mu is held.
@@ -310,7 +348,7 @@ func (d *daemon) answer(req Request, now time.Time) Response {
 		for _, t := range d.tokens {
 			ok.Tokens = append(ok.Tokens, t)
 		}
-		slices.SortFunc(ok.Tokens, newestFirst)
+		store.SortNewestFirst(ok.Tokens)
 	}
 	return ok
 }
@@ -325,23 +363,11 @@ func (d *daemon) find(origin, login string) (store.Token, bool) {
 	var best store.Token
 	found := false
 	for k, t := range d.tokens {
-		if k.origin == origin && (!found || newestFirst(t, best) < 0) {
+		if k.origin == origin && (!found || t.Minted.After(best.Minted)) {
 			best, found = t, true
 		}
 	}
 	return best, found
-}
-
-// newestFirst orders by Minted, newest first, then by origin and login so
-// that equal times still give one answer.
-func newestFirst(a, b store.Token) int {
-	if c := b.Minted.Compare(a.Minted); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Origin, b.Origin); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Login, b.Login)
 }
 
 // lock queues c for k, answers once the lock is granted, and holds it until

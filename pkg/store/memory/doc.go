@@ -4,7 +4,9 @@
 // The daemon (Serve) listens on <dir>/daemon.sock in the runtime directory,
 // holds an flock on <dir>/daemon.lock for its whole life so that only one
 // runs per directory, answers only peers of its own UID, drops each token
-// at its expiry, and exits once it has held nothing for a while. The client
-// (Store) implements store.Store over that socket and starts the daemon on
-// the first Put or Lock; reads never start it.
+// at its expiry, and exits once it has held nothing for a while, or within
+// a second, dropping every token, once its socket is removed or replaced
+// (as when logind deletes $XDG_RUNTIME_DIR at logout). The client (Store)
+// implements store.Store over that socket and starts the daemon on the
+// first Put or Lock; reads never start it.
 package memory

@@ -390,6 +390,70 @@ func TestKilledDaemon(t *testing.T) {
 	wantToken(t, e.s, tk)
 }
 
+// TestExitsWhenRuntimeDirRemoved: logind removes $XDG_RUNTIME_DIR at
+// logout, and with the socket gone no client could reach the tokens again.
+func TestExitsWhenRuntimeDirRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	mustPut(t, e.s, token(t, "octocat", time.Hour))
+	p := e.daemon(t)
+	if err := os.RemoveAll(e.dir); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p, "after its runtime directory was removed")
+	if p.err != nil {
+		t.Errorf("daemon exit: %v", p.err)
+	}
+}
+
+func TestExitsWhenSocketReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	mustPut(t, e.s, token(t, "octocat", time.Hour))
+	p := e.daemon(t)
+	if err := os.Remove(e.sock()); err != nil {
+		t.Fatal(err)
+	}
+	other, err := net.ListenUnix("unix", &net.UnixAddr{Name: e.sock(), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() }) // before Stop, which would wait on it
+	replacement, err := os.Lstat(e.sock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p, "after its socket was replaced")
+	if p.err != nil {
+		t.Errorf("daemon exit: %v", p.err)
+	}
+	if fi, err := os.Lstat(e.sock()); err != nil || !os.SameFile(fi, replacement) {
+		t.Errorf("the exiting daemon removed the socket that replaced its own: %v", err)
+	}
+}
+
+// TestRuntimeDirRemadeUnderDaemon: the directory is removed and a new
+// daemon starts in a new one of the same name before the old daemon
+// notices. The old one exits, and leaves the new one's socket alone.
+func TestRuntimeDirRemadeUnderDaemon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	old := token(t, "octocat", time.Hour)
+	mustPut(t, e.s, old)
+	p := e.daemon(t)
+	if err := os.RemoveAll(e.dir); err != nil {
+		t.Fatal(err)
+	}
+	tk := token(t, "hubot", time.Hour)
+	mustPut(t, e.s, tk)
+	if q := e.daemon(t); q == p {
+		t.Fatal("Put reached the daemon whose directory was removed")
+	}
+	waitExit(t, p, "after its runtime directory was removed and made again")
+	wantToken(t, e.s, tk)
+	wantNotFound(t, e.s, old)
+}
+
 func TestStaleSocketReplacedByPut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 30*time.Second)

@@ -255,6 +255,9 @@ func lockFile(ctx context.Context, path string, poll time.Duration) (func(), err
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("lock file %s is a symlink; refusing it (remove it)", path)
+		}
 		return nil, fmt.Errorf("cannot lock %s: %v", path, unwrap(err))
 	}
 	return func() { l.Unlock() }, nil
