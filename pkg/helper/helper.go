@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/coverage"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/deviceflow"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
@@ -63,7 +64,7 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 		return err
 	}
 	if tok, ok := h.cached(st, o, req.Username); ok {
-		return h.answer(tok)
+		return h.answerChecked(ctx, st, o, req, tok)
 	}
 
 	s, err := config.Load(requestURL(o, req), h.ClientID, o.IsGitHub())
@@ -78,7 +79,7 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 			return err
 		}
 		if tok, ok := h.cached(st, o, req.Username); ok {
-			return h.answer(tok)
+			return h.answerChecked(ctx, st, o, req, tok)
 		}
 	}
 	if s.ClientID == "" {
@@ -114,13 +115,13 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	}
 	defer unlock()
 	if tok, ok := h.cached(st, o, req.Username); ok {
-		return h.answer(tok)
+		return h.answerChecked(ctx, st, o, req, tok)
 	}
 	tok, err := h.signIn(ctx, st, o, s, req.Username)
 	if err != nil {
 		return err
 	}
-	return h.answer(tok)
+	return h.answerChecked(ctx, st, o, req, tok)
 }
 
 // cached returns a usable token for o and login, if the store has one.
@@ -130,6 +131,59 @@ func (h *Helper) cached(st store.Store, o origin.Origin, login string) (store.To
 		return store.Token{}, false
 	}
 	return tok, true
+}
+
+// answerChecked answers git, first warning when the repository git named
+// (credential.useHttpPath) is outside what the app lets the token reach.
+// The token is handed out all the same: a public repository can be pulled.
+func (h *Helper) answerChecked(ctx context.Context, st store.Store, o origin.Origin, req *credential.Request, tok store.Token) error {
+	if repo := coverage.Repo(req.Path); repo != "" {
+		now := time.Now()
+		if !coverage.Fresh(tok.Coverage, now) {
+			if cv := h.fetchCoverage(ctx, tok); cv != nil {
+				tok.Coverage = cv
+				put(st, tok) // only a cache of the answer: losing it costs one more request
+			}
+		}
+		if tok.Coverage != nil && !coverage.Covers(tok.Coverage, repo) {
+			fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", coverage.Warning(tok.Coverage, repo, tok.Login, webRoot(tok.Origin)))
+		}
+	}
+	return h.answer(tok)
+}
+
+// put keeps tok, without its coverage if the store cannot hold that much
+// (an OS keychain item is small): the token matters, the hint does not.
+func put(st store.Store, tok store.Token) error {
+	err := st.Put(tok)
+	if err != nil && tok.Coverage != nil {
+		tok.Coverage = nil
+		err = st.Put(tok)
+	}
+	return err
+}
+
+// fetchCoverage asks the server where the token reaches, or returns nil:
+// a hint is not worth failing or delaying git for long.
+func (h *Helper) fetchCoverage(ctx context.Context, tok store.Token) *store.Coverage {
+	ctx, cancel := context.WithTimeout(ctx, coverageWait)
+	defer cancel()
+	cv, err := coverage.Fetch(ctx, &githubapi.Client{API: tok.API, Token: tok.AccessToken, HTTP: h.HTTP}, time.Now())
+	if err != nil {
+		return nil
+	}
+	return cv
+}
+
+// coverageWait bounds the installation lookup behind a hint.
+const coverageWait = 10 * time.Second
+
+// webRoot is where people browse a server: github.com's own, or the origin.
+func webRoot(o string) string {
+	if parsed, err := origin.ParseURL(o); err == nil {
+		return parsed.Endpoints().Web
+	}
+	return o
 }
 
 func (h *Helper) answer(tok store.Token) error {
@@ -187,11 +241,15 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 		ClientID:    s.ClientID,
 		Minted:      time.Now(),
 	}
-	if err := st.Put(tok); err != nil {
+	tok.Coverage = h.fetchCoverage(ctx, tok)
+	if err := put(st, tok); err != nil {
 		// The token is good; only the next git command will sign in again.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
 	}
 	fmt.Fprintf(screen.W, "git-credential-ghapp: signed in to %s as %s for %s (until %s)\n", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
+	if tok.Coverage != nil {
+		fmt.Fprintf(screen.W, "git-credential-ghapp: %s\n", coverage.Summary(tok.Coverage, user.Login, ep.Web))
+	}
 	return tok, nil
 }
 

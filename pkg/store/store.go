@@ -27,6 +27,20 @@ type Token struct {
 	API         string        `json:"api"`          // REST API base URL, for revocation
 	ClientID    string        `json:"client_id"`
 	Minted      time.Time     `json:"minted"` // orders accounts: the newest is "the account used last"
+	// Coverage is where the app let the token reach when last asked; nil
+	// until then. Kept so a get can warn about a repository outside it
+	// without asking the server on every hit.
+	Coverage *Coverage `json:"coverage,omitempty"`
+}
+
+// Coverage is what a token could reach through the GitHub App's
+// installations at Checked.
+type Coverage struct {
+	Checked  time.Time `json:"checked"`
+	AppSlug  string    `json:"app_slug,omitempty"`
+	Accounts []string  `json:"accounts,omitempty"` // installed on all of these accounts' repositories
+	Repos    []string  `json:"repos,omitempty"`    // and on these selected ones (owner/name)
+	Partial  bool      `json:"partial,omitempty"`  // Repos was cut short
 }
 
 // Usable reports whether the token may still be handed out at now: it has
