@@ -141,7 +141,7 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 				Hidden: true,
 				Flags:  []cli.Flag{&cli.DurationFlag{Name: "idle-exit", Value: 30 * time.Second, Hidden: true}},
 				Action: func(c *cli.Context) error {
-					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit")})
+					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew})
 				},
 			},
 			setupCommand(h),

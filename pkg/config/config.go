@@ -25,12 +25,18 @@ type Settings struct {
 	MinLifetime    time.Duration // ghapp.minLifetime, default 60s
 	Interactive    bool          // ghapp.interactive, default true; false under GIT_TERMINAL_PROMPT=0
 	AllowDiskStore bool          // ghapp.allowDiskStore, default false
+	Refresh        bool          // ghapp.refresh, default false: renew with a refresh token held in memory
+	RefreshFor     time.Duration // ghapp.refreshFor, default 7 days after the last device flow
 	Store          string        // $GHAPP_STORE, else ghapp.store, default "auto"
 }
 
 // DefaultMinLifetime is how much life a cached token must have left to be
 // handed out: enough for one git command to finish with it.
 const DefaultMinLifetime = 60 * time.Second
+
+// DefaultRefreshFor is how long after a device flow ghapp.refresh may
+// renew tokens before a person must sign in again.
+const DefaultRefreshFor = 7 * 24 * time.Hour
 
 // ClientIDSources names every way to set the client ID, for error messages.
 const ClientIDSources = "--client-id, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID or git config ghapp.clientId"
@@ -58,7 +64,7 @@ func Load(url, flagClientID string, forGitHub bool) (Settings, error) {
 }
 
 func resolve(keys map[string]string, flagClientID string, forGitHub bool) (Settings, error) {
-	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto"}
+	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor}
 	cfgID := keys["ghapp.clientid"]
 	s.HostConfigured = !forGitHub && cfgID != ""
 	s.ClientID = firstNonEmpty(flagClientID, os.Getenv("GHAPP_CLIENT_ID"), os.Getenv("GH_SCOPED_CREDS_CLIENT_ID"), cfgID)
@@ -82,6 +88,16 @@ func resolve(keys map[string]string, flagClientID string, forGitHub bool) (Setti
 		return s, err
 	}
 	s.Store = firstNonEmpty(os.Getenv("GHAPP_STORE"), keys["ghapp.store"], "auto")
+	if s.Refresh, err = boolKey(keys, "ghapp.refresh", "ghapp.refresh", false); err != nil {
+		return s, err
+	}
+	if v, ok := keys["ghapp.refreshfor"]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("ghapp.refreshFor %q is not a duration like 168h (fix it with git config)", v)
+		}
+		s.RefreshFor = d
+	}
 	return s, nil
 }
 

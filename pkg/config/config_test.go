@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto"}
+	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
@@ -98,12 +98,12 @@ func TestURLMatchedSettings(t *testing.T) {
 	isolate(t)
 	gitSet(t, "ghapp.minLifetime", "5m", "ghapp.http://127.0.0.1:9.minLifetime", "10s",
 		"ghapp.http://127.0.0.1:9.clientId", "Iv1.local", "ghapp.interactive", "no",
-		"ghapp.allowDiskStore", "yes", "ghapp.store", "tmpfs")
+		"ghapp.allowDiskStore", "yes", "ghapp.store", "tmpfs", "ghapp.refresh", "true", "ghapp.refreshFor", "36h")
 	s, err := Load("http://127.0.0.1:9", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs"}
+	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
 	}
@@ -138,7 +138,7 @@ func TestValuelessBooleanIsTrue(t *testing.T) {
 }
 
 func TestBadValues(t *testing.T) {
-	for _, kv := range [][2]string{{"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}} {
+	for _, kv := range [][2]string{{"ghapp.refreshFor", "a week"}, {"ghapp.refresh", "perhaps"}, {"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}} {
 		isolate(t)
 		gitSet(t, kv[0], kv[1])
 		_, err := Load("https://github.com", "", true)

@@ -152,6 +152,26 @@ func (h *Helper) answerChecked(ctx context.Context, st store.Store, o origin.Ori
 	return h.answer(tok)
 }
 
+// Renew trades t's refresh token for a new token, for the memory daemon
+// (ghapp.refresh). The account and settings stay those of the sign-in.
+func (h *Helper) Renew(ctx context.Context, t store.Token) (store.Token, error) {
+	o, err := origin.ParseURL(t.Origin)
+	if err != nil {
+		return store.Token{}, err
+	}
+	flow := &deviceflow.Flow{ClientID: t.ClientID, TokenURL: o.Endpoints().Token, HTTP: h.HTTP}
+	ot, err := flow.Refresh(ctx, t.RefreshToken)
+	if err != nil {
+		return store.Token{}, err
+	}
+	t.AccessToken, t.RefreshToken = ot.AccessToken, ot.RefreshToken
+	t.Expiry, t.Minted = ot.Expiry, time.Now()
+	if t.Expiry.IsZero() {
+		t.Expiry = t.Minted.Add(MaxTokenLife)
+	}
+	return t, nil
+}
+
 // put keeps tok, without its coverage if the store cannot hold that much
 // (an OS keychain item is small): the token matters, the hint does not.
 func put(st store.Store, tok store.Token) error {
@@ -240,6 +260,13 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 		API:         ep.API,
 		ClientID:    s.ClientID,
 		Minted:      time.Now(),
+	}
+	if s.Refresh {
+		if keeper, ok := st.(interface{ KeepsRefreshTokens() bool }); ok && keeper.KeepsRefreshTokens() && ot.RefreshToken != "" {
+			tok.RefreshToken, tok.RefreshUntil = ot.RefreshToken, time.Now().Add(s.RefreshFor)
+		} else {
+			fmt.Fprintf(h.Stderr, "git-credential-ghapp: ghapp.refresh needs the memory store and an app whose tokens expire; signing in every %s instead\n", Hours(time.Until(expiry)))
+		}
 	}
 	tok.Coverage = h.fetchCoverage(ctx, tok)
 	if err := put(st, tok); err != nil {

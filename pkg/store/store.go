@@ -31,6 +31,11 @@ type Token struct {
 	// until then. Kept so a get can warn about a repository outside it
 	// without asking the server on every hit.
 	Coverage *Coverage `json:"coverage,omitempty"`
+	// RefreshToken and RefreshUntil are set only with ghapp.refresh and
+	// only for the memory store: the daemon renews the token before it
+	// expires until RefreshUntil. Stores that write files never keep them.
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	RefreshUntil time.Time `json:"refresh_until,omitzero"`
 }
 
 // Coverage is what a token could reach through the GitHub App's

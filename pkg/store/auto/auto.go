@@ -176,6 +176,9 @@ func (f *fallback) Lock(ctx context.Context, origin, login string) (func(), erro
 	return files.Lock(ctx, origin, login)
 }
 
+// KeepsRefreshTokens is true while tokens go to the memory daemon.
+func (f *fallback) KeepsRefreshTokens() bool { return f.mem != nil && !f.usingFiles() }
+
 // Stop ends the memory daemon, if one runs.
 func (f *fallback) Stop() error {
 	if f.mem == nil {

@@ -125,6 +125,9 @@ func (s *Store) Put(t store.Token) error {
 	if t.Origin == "" || t.Login == "" {
 		return errors.New("refusing to keep a token without an origin and a login")
 	}
+	// A refresh token outlives the session by months: never in a file or
+	// a keychain, whatever the caller asks.
+	t.RefreshToken, t.RefreshUntil = "", time.Time{}
 	return s.update(t.Origin, func(ts []store.Token) []store.Token {
 		return append(drop(ts, t.Login), t)
 	})

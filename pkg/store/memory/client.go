@@ -81,6 +81,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	return &Store{dir: dir, sock: sock, opts: opts}, nil
 }
 
+// KeepsRefreshTokens reports that this store may hold refresh tokens: they
+// stay in the daemon's memory and never reach a file.
+func (s *Store) KeepsRefreshTokens() bool { return true }
+
 // Get returns the token for origin and login; see store.Store.
 func (s *Store) Get(origin, login string) (store.Token, error) {
 	resp, err := s.call(Request{Op: OpGet, Origin: origin, Login: login}, false)
@@ -389,5 +393,13 @@ func (s *Store) spawn(argv []string) (*process, error) {
 }
 
 func daemonEnv(dir string) []string {
-	return []string{"GHAPP_RUNTIME_DIR=" + dir}
+	env := []string{"GHAPP_RUNTIME_DIR=" + dir}
+	// A daemon that renews tokens (ghapp.refresh) must reach the server the
+	// way the helper does: through the same proxy, trusting the same CAs.
+	for _, name := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
 }

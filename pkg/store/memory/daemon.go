@@ -3,6 +3,7 @@
 package memory
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,25 @@ type ServeOptions struct {
 	// IdleExit is how long the daemon stays once it holds no token, no
 	// lock and no waiter; default 30s, as git's credential-cache.
 	IdleExit time.Duration
+	// Refresh, when set, renews a token that carries a refresh token,
+	// shortly before it expires and until its RefreshUntil. A failed
+	// renewal is not retried: the token then expires, and the next git
+	// command signs in with the device flow.
+	Refresh func(ctx context.Context, t store.Token) (store.Token, error)
+}
+
+// refreshWait bounds one renewal.
+const refreshWait = 30 * time.Second
+
+// refreshDue is when the daemon renews t, and whether it will: early
+// enough that a get never finds less than MinLifetime left, but not before
+// half the token's life, so a short-lived token is not renewed in a loop.
+func refreshDue(t store.Token, now time.Time) (time.Time, bool) {
+	if t.RefreshToken == "" || !now.Before(t.RefreshUntil) {
+		return time.Time{}, false
+	}
+	margin := min(t.MinLifetime+time.Minute, t.Expiry.Sub(t.Minted)/2)
+	return t.Expiry.Add(-margin), true
 }
 
 // Serve runs the token daemon for dir in the current process until it has
@@ -100,14 +120,16 @@ func Serve(dir string, opts ServeOptions) error {
 	}
 
 	d := &daemon{
-		uid:     os.Geteuid(),
-		sock:    sock,
-		socket:  listening,
-		tokens:  map[key]store.Token{},
-		locks:   map[key][]*waiter{},
-		changed: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		uid:      os.Geteuid(),
+		sock:     sock,
+		socket:   listening,
+		tokens:   map[key]store.Token{},
+		refresh:  opts.Refresh,
+		renewing: map[key]bool{},
+		locks:    map[key][]*waiter{},
+		changed:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	go d.accept(ln)
 	d.run(opts.IdleExit, term)
@@ -142,11 +164,14 @@ type daemon struct {
 	sock   string      // the socket's path
 	socket os.FileInfo // the socket file as created, to tell it from a replacement
 
-	mu      sync.Mutex
-	tokens  map[key]store.Token
-	locks   map[key][]*waiter // [0] holds the lock; the rest wait in order
-	open    int               // connections being served, lock holders and waiters included
-	closing bool              // set once the daemon decided to exit
+	refresh func(ctx context.Context, t store.Token) (store.Token, error)
+
+	mu       sync.Mutex
+	renewing map[key]bool // renewals under way
+	tokens   map[key]store.Token
+	locks    map[key][]*waiter // [0] holds the lock; the rest wait in order
+	open     int               // connections being served, lock holders and waiters included
+	closing  bool              // set once the daemon decided to exit
 
 	changed  chan struct{} // poked when open drops, to re-check idleness
 	stop     chan struct{} // closed by a "stop" request
@@ -183,8 +208,16 @@ func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
 				return
 			}
 		}
-		for _, t := range d.tokens {
+		for k, t := range d.tokens {
 			wait = min(wait, t.Expiry.Sub(now))
+			if due, ok := refreshDue(t, now); ok && d.refresh != nil && !d.renewing[k] {
+				if !now.Before(due) {
+					d.renewing[k] = true
+					go d.renew(k, t)
+					continue
+				}
+				wait = min(wait, due.Sub(now))
+			}
 		}
 		d.mu.Unlock()
 
@@ -201,6 +234,28 @@ func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
 		case <-term:
 			return
 		}
+	}
+}
+
+// renew replaces t with a renewed token, unless t was replaced meanwhile.
+func (d *daemon) renew(k key, t store.Token) {
+	ctx, cancel := context.WithTimeout(context.Background(), refreshWait)
+	defer cancel()
+	fresh, err := d.refresh(ctx, t)
+	d.mu.Lock()
+	delete(d.renewing, k)
+	if cur, ok := d.tokens[k]; ok && cur.AccessToken == t.AccessToken && !d.closing {
+		if err != nil {
+			cur.RefreshToken = ""
+			d.tokens[k] = cur
+		} else {
+			d.tokens[k] = fresh
+		}
+	}
+	d.mu.Unlock()
+	select {
+	case d.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -325,6 +380,7 @@ func (d *daemon) answer(req Request, now time.Time) Response {
 	switch req.Op {
 	case OpGet:
 		if t, found := d.find(req.Origin, req.Login); found {
+			t.RefreshToken = "" // stays in the daemon: no client needs it
 			ok.Token = &t
 			return ok
 		}
@@ -346,6 +402,7 @@ func (d *daemon) answer(req Request, now time.Time) Response {
 	case OpList:
 		ok.Tokens = make([]store.Token, 0, len(d.tokens))
 		for _, t := range d.tokens {
+			t.RefreshToken = ""
 			ok.Tokens = append(ok.Tokens, t)
 		}
 		store.SortNewestFirst(ok.Tokens)

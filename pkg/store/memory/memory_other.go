@@ -39,6 +39,7 @@ func (*Store) Put(store.Token) error                         { return errUnsuppo
 func (*Store) Delete(origin, login string) error             { return errUnsupported }
 func (*Store) List() ([]store.Token, error)                  { return nil, errUnsupported }
 func (*Store) Stop() error                                   { return nil }
+func (*Store) KeepsRefreshTokens() bool                      { return false }
 func (*Store) Lock(context.Context, string, string) (func(), error) {
 	return nil, errUnsupported
 }
