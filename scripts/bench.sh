@@ -35,12 +35,13 @@ spread && /^[ \t]+[a-z]+ +[0-9.]+/ { sub(/^[ \t]+/, "  "); print; next }
 spread { spread = 0 }
 END {
   if (!("memory-ms" in m)) { print "bench: no result in the benchmark output" > "/dev/stderr"; exit 1 }
-  n = split("memory tmpfs cache store floor bare viagit", names, " ")
+  n = split("memory tmpfs cache store floor libs bare viagit", names, " ")
   what["memory"] = "git-credential-ghapp get, memory store hit"
   what["tmpfs"] = "git-credential-ghapp get, tmpfs store hit"
   what["cache"] = "git credential-cache get"
   what["store"] = "git credential-store get"
   what["floor"] = "floor: static Go binary linking net/http"
+  what["libs"] = "floor + urfave/cli v2, x/oauth2, go-keyring linked"
   what["bare"] = "static Go binary without net/http"
   what["viagit"] = "git credential-ghapp get (memory; how git runs it)"
   printf "\nMedians over %d rounds, milliseconds per get:\n", rounds
@@ -52,7 +53,10 @@ END {
   ratio("tmpfs hit / credential-cache", "tmpfs", "cache", "<= 1.25")
   ratio("memory hit / floor", "memory", "floor", "<= 1.10")
   ratio("tmpfs hit / floor", "tmpfs", "floor", "<= 1.10")
+  ratio("memory hit / floor + libraries", "memory", "libs", "the cost of the helper code itself")
+  ratio("tmpfs hit / floor + libraries", "tmpfs", "libs", "the cost of the helper code itself")
   ratio("floor / credential-cache", "floor", "cache", "none: the floor (about 1.33-1.5)")
+  ratio("floor + libraries / floor", "libs", "floor", "none: the start-up cost of the libraries")
 }
 function ratio(label, a, b, target) {
   printf "  %-30s %6.2f %6.2f   %s\n", label, m[a "-ms"] / m[b "-ms"], m[a "-cpu-ms"] / m[b "-cpu-ms"], target
