@@ -78,3 +78,44 @@ type Store interface {
 func SortNewestFirst(toks []Token) {
 	slices.SortStableFunc(toks, func(a, b Token) int { return b.Minted.Compare(a.Minted) })
 }
+
+// The helpers below serve stores that keep an origin's tokens as one list.
+
+// Unexpired returns the tokens in toks whose Expiry is after now.
+func Unexpired(toks []Token, now time.Time) []Token {
+	var live []Token
+	for _, t := range toks {
+		if now.Before(t.Expiry) {
+			live = append(live, t)
+		}
+	}
+	return live
+}
+
+// Drop returns toks without origin's token for login, or without every
+// token of origin when login is empty.
+func Drop(toks []Token, origin, login string) []Token {
+	var kept []Token
+	for _, t := range toks {
+		if t.Origin != origin || (login != "" && t.Login != login) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// Pick returns origin's token for login from toks, or with an empty login
+// the one minted last; ErrNotFound when there is none.
+func Pick(toks []Token, origin, login string) (Token, error) {
+	var best Token
+	found := false
+	for _, t := range toks {
+		if t.Origin == origin && (login == "" || t.Login == login) && (!found || t.Minted.After(best.Minted)) {
+			best, found = t, true
+		}
+	}
+	if !found {
+		return Token{}, ErrNotFound
+	}
+	return best, nil
+}

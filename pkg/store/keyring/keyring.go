@@ -101,23 +101,13 @@ func (s *Store) Get(origin, login string) (store.Token, error) {
 	if err != nil {
 		return store.Token{}, err
 	}
-	if live := unexpired(toks, time.Now()); len(live) < len(toks) {
+	if live := store.Unexpired(toks, time.Now()); len(live) < len(toks) {
 		if err := s.update(origin, func(ts []store.Token) []store.Token { return ts }); err != nil {
 			return store.Token{}, err
 		}
 		toks = live
 	}
-	var best store.Token
-	found := false
-	for _, t := range toks {
-		if t.Origin == origin && (login == "" || t.Login == login) && (!found || t.Minted.After(best.Minted)) {
-			best, found = t, true
-		}
-	}
-	if !found {
-		return store.Token{}, store.ErrNotFound
-	}
-	return best, nil
+	return store.Pick(toks, origin, login)
 }
 
 // Put keeps t, replacing the token for the same origin and login.
@@ -129,14 +119,14 @@ func (s *Store) Put(t store.Token) error {
 	// a keychain, whatever the caller asks.
 	t.RefreshToken, t.RefreshUntil = "", time.Time{}
 	return s.update(t.Origin, func(ts []store.Token) []store.Token {
-		return append(drop(ts, t.Login), t)
+		return append(store.Drop(ts, t.Origin, t.Login), t)
 	})
 }
 
 // Delete forgets the token for origin and login, or every token on origin
 // if login is empty.
 func (s *Store) Delete(origin, login string) error {
-	return s.update(origin, func(ts []store.Token) []store.Token { return drop(ts, login) })
+	return s.update(origin, func(ts []store.Token) []store.Token { return store.Drop(ts, origin, login) })
 }
 
 // List returns every unexpired token, newest first.
@@ -151,7 +141,7 @@ func (s *Store) List() ([]store.Token, error) {
 		if err != nil {
 			return nil, err
 		}
-		live := unexpired(toks, time.Now())
+		live := store.Unexpired(toks, time.Now())
 		if len(live) < len(toks) {
 			if err := s.update(o, func(ts []store.Token) []store.Token { return ts }); err != nil {
 				return nil, err
@@ -206,7 +196,7 @@ func (s *Store) update(origin string, change func([]store.Token) []store.Token) 
 	if err != nil {
 		return err
 	}
-	toks = change(unexpired(toks, time.Now()))
+	toks = change(store.Unexpired(toks, time.Now()))
 	if len(toks) == 0 {
 		if err := s.kr.Delete(origin); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
 			return err
@@ -355,28 +345,6 @@ func (m *mock) Delete(user string) error {
 	}
 	delete(m.items, user)
 	return nil
-}
-
-// unexpired returns the tokens in toks whose Expiry is still ahead.
-func unexpired(toks []store.Token, now time.Time) []store.Token {
-	var live []store.Token
-	for _, t := range toks {
-		if now.Before(t.Expiry) {
-			live = append(live, t)
-		}
-	}
-	return live
-}
-
-// drop returns toks without the token for login, or empty if login is.
-func drop(toks []store.Token, login string) []store.Token {
-	var kept []store.Token
-	for _, t := range toks {
-		if login != "" && t.Login != login {
-			kept = append(kept, t)
-		}
-	}
-	return kept
 }
 
 func hash(s string) string {

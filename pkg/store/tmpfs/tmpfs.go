@@ -78,23 +78,13 @@ func (s *Store) Get(origin, login string) (store.Token, error) {
 		return store.Token{}, err
 	}
 	now := time.Now()
-	if live := unexpired(toks, now); len(live) < len(toks) {
+	if live := store.Unexpired(toks, now); len(live) < len(toks) {
 		if err := s.update(path, func(ts []store.Token) []store.Token { return ts }); err != nil {
 			return store.Token{}, err
 		}
 		toks = live
 	}
-	var best store.Token
-	found := false
-	for _, t := range toks {
-		if t.Origin == origin && (login == "" || t.Login == login) && (!found || t.Minted.After(best.Minted)) {
-			best, found = t, true
-		}
-	}
-	if !found {
-		return store.Token{}, store.ErrNotFound
-	}
-	return best, nil
+	return store.Pick(toks, origin, login)
 }
 
 // Put keeps t, replacing the token for the same origin and login.
@@ -106,7 +96,7 @@ func (s *Store) Put(t store.Token) error {
 	// a keychain, whatever the caller asks.
 	t.RefreshToken, t.RefreshUntil = "", time.Time{}
 	return s.update(s.tokenFile(t.Origin), func(ts []store.Token) []store.Token {
-		return append(drop(ts, t.Origin, t.Login), t)
+		return append(store.Drop(ts, t.Origin, t.Login), t)
 	})
 }
 
@@ -114,7 +104,7 @@ func (s *Store) Put(t store.Token) error {
 // if login is empty.
 func (s *Store) Delete(origin, login string) error {
 	return s.update(s.tokenFile(origin), func(ts []store.Token) []store.Token {
-		return drop(ts, origin, login)
+		return store.Drop(ts, origin, login)
 	})
 }
 
@@ -131,7 +121,7 @@ func (s *Store) List() ([]store.Token, error) {
 		if err != nil {
 			return nil, err
 		}
-		live := unexpired(toks, now)
+		live := store.Unexpired(toks, now)
 		if len(live) < len(toks) {
 			if err := s.update(path, func(ts []store.Token) []store.Token { return ts }); err != nil {
 				return nil, err
@@ -173,7 +163,7 @@ func (s *Store) update(path string, change func([]store.Token) []store.Token) er
 	if err != nil {
 		return err
 	}
-	return s.write(path, change(unexpired(toks, time.Now())))
+	return s.write(path, change(store.Unexpired(toks, time.Now())))
 }
 
 // write replaces the file at path with toks, or removes it if toks is empty.
@@ -264,29 +254,6 @@ func lockFile(ctx context.Context, path string, poll time.Duration) (func(), err
 		return nil, fmt.Errorf("cannot lock %s: %v", path, unwrap(err))
 	}
 	return func() { l.Unlock() }, nil
-}
-
-// unexpired returns the tokens in toks whose Expiry is still ahead.
-func unexpired(toks []store.Token, now time.Time) []store.Token {
-	var live []store.Token
-	for _, t := range toks {
-		if now.Before(t.Expiry) {
-			live = append(live, t)
-		}
-	}
-	return live
-}
-
-// drop returns toks without origin's token for login, or without all of
-// origin's tokens if login is empty.
-func drop(toks []store.Token, origin, login string) []store.Token {
-	var kept []store.Token
-	for _, t := range toks {
-		if t.Origin != origin || (login != "" && t.Login != login) {
-			kept = append(kept, t)
-		}
-	}
-	return kept
 }
 
 func hash(s string) string {
