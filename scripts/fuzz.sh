@@ -64,7 +64,7 @@ for entry in "${targets[@]}"; do
 		detail="no failure; ${found:-0} new corpus inputs"
 	else
 		# go test names the saved input ("Failing input written to ...").
-		detail=$(grep -m1 -o 'testdata/fuzz/[^ ]*' "$out" || true)
+		detail=$(grep -m1 -o 'testdata/fuzz/[^ ":]*' "$out" || true)
 		detail="failing input: ${detail:-none saved}"
 		sed 's/^/    /' "$out" | tail -n 40 >&2
 	fi

@@ -27,18 +27,20 @@ trap 'rm -rf "$work"' EXIT
 
 tests='^(TestFault|TestHostile|TestHostConfusion)'
 pkgs='./cmd/git-credential-ghapp ./pkg/store/memory'
-testcmd="GHAPP_RELIABILITY_FULL=1 go test -count=1 -v -timeout 15m -parallel 32 -run '$tests' $pkgs"
+testcmd="GHAPP_RELIABILITY_FULL=1 go test -count=1 -v -timeout 15m -parallel 8 -run '$tests' $pkgs"
 
 status=0
 start=$(date +%s)
 echo "reliability.sh: $testcmd" >&2
 # shellcheck disable=SC2086 # $pkgs is a list
-if ! GHAPP_RELIABILITY_FULL=1 go test -count=1 -v -timeout 15m -parallel 32 -run "$tests" $pkgs >"$work/test.log" 2>&1; then
+if ! GHAPP_RELIABILITY_FULL=1 go test -count=1 -v -timeout 15m -parallel 8 -run "$tests" $pkgs >"$work/test.log" 2>&1; then
 	status=1
-	grep -E '^(\s*--- FAIL|FAIL|panic:)' "$work/test.log" >&2 || true
+	# What the failing tests said, without the recorded rows.
+	grep -E '^\s*(--- FAIL|FAIL|panic:|[a-z_]+_test\.go:[0-9]+: )' "$work/test.log" | grep -v RELIABILITY | head -n 80 >&2 || true
 fi
 # t.Log prefixes "file.go:NN: "; keep what follows the marker.
 sed -n 's/^.*RELIABILITY\t//p' "$work/test.log" >"$work/rows"
+cp "$work/test.log" "${TMPDIR:-/tmp}/reliability-test.log" 2>/dev/null || true
 testsecs=$(($(date +%s) - start))
 
 echo "reliability.sh: scripts/fuzz.sh $fuzzsecs" >&2
@@ -55,7 +57,7 @@ while IFS=$'\t' read -r _ pkg name secs execs result detail; do
 	required=$(awk -v name="$name" '
 		/^\/\// { doc = doc " " substr($0, 3); next }
 		$0 ~ "^func " name "\\(" { print doc; exit }
-		{ doc = "" }' "$dir"/*_test.go | sed 's/^ *//')
+		{ doc = "" }' "$dir"/*_test.go | tr -s ' ' | sed 's/^ //')
 	[ -n "$required" ] || required="never panics; every property the target checks holds"
 	printf 'fuzzing\t%s %s\t%s\t%s execs in %s s; %s; seeds in %s/testdata/fuzz/%s\t%s\n' \
 		"$dir" "$name" "$required" "$execs" "$secs" "$detail" "$dir" "$name" "$result" >>"$work/rows"

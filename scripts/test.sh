@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check the project holds itself to: formatting, vet, and the
-# whole test suite under the race detector (unit tests and end-to-end tests
-# that drive the real git against the GitHub stand-in on loopback).
+# Runs every check the project holds itself to: formatting, vet, a short
+# run of every fuzz target, and the whole test suite under the race
+# detector (unit tests and end-to-end tests that drive the real git against
+# the GitHub stand-in on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +12,6 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go test -race -count=1 ./...
+# Every fuzz target, briefly: the seed corpora and ten seconds of new inputs.
+scripts/fuzz.sh 10
+go test -race -count=1 -timeout 40m ./...

@@ -23,8 +23,8 @@ import (
 // Tokens planted straight into the store, for origins the stand-in
 // cannot serve: github.com itself, and plain http to a remote host.
 const (
-	plantedGitHub = "ghu_plantedForGitHubDotCom0000000000000"
-	plantedHTTP   = "ghu_plantedForPlainHTTPExample00000000"
+	plantedGitHub = "ghu_plantedForGitHubDotCom"
+	plantedHTTP   = "ghu_plantedForPlainHTTP"
 )
 
 // plant keeps tok in the store e's helper uses, as the helper would.
@@ -50,6 +50,7 @@ func (e *env) plant(tok store.Token) {
 }
 
 func TestHostConfusion(t *testing.T) {
+	t.Parallel()
 	envs := make([]*env, len(stores))
 	for i, name := range stores {
 		e := newEnv(t, name, githubtest.Options{})
@@ -159,7 +160,7 @@ func TestHostConfusion(t *testing.T) {
 				printed := strings.Contains(out, "password=")
 				switch {
 				case want != "" && !strings.Contains(out, "password="+want+"\n"):
-					t.Errorf("%s: the token kept for this origin was not answered (exit %d): %s", e.store, relExitCode(err), stderr)
+					t.Errorf("%s: the token kept for this origin was not answered (exit %d): %s", e.store, relExitCode(err), relHide(stderr))
 				case want == "" && printed:
 					t.Errorf("%s: a password was printed for a look-alike", e.store)
 				}

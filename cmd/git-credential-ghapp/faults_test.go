@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,10 +36,10 @@ const (
 	// stores themselves are exercised against every case in e2e_test.go.
 	faultStore = "memory"
 
-	// httpTimeout is the helper's HTTP client timeout (run, in main.go):
+	// relHTTPTimeout is the helper's HTTP client timeout (run, in main.go):
 	// the bound on a server that never answers.
 	relHTTPTimeout = 30 * time.Second
-	// noHang bounds every case that should end at once; it only proves
+	// relNoHang bounds every case that should end at once; it only proves
 	// that nothing hangs, so it is generous.
 	relNoHang = 20 * time.Second
 )
@@ -76,18 +77,28 @@ func relStable(s string) string {
 	return s
 }
 
-// tokenLike finds anything shaped like a GitHub token, issued or not.
+// relTokenLike finds anything shaped like a GitHub token, issued or not.
 var relTokenLike = regexp.MustCompile(`gh[opusr]_[A-Za-z0-9]{8,}`)
 
-// rec starts a reliability row whose measurements name the stand-in and
+// relHide shortens anything token-shaped, so that a failure message can
+// quote output without carrying a token.
+func relHide(s string) string {
+	return relTokenLike.ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
+}
+
+// relCase starts a reliability row whose measurements name the stand-in and
 // the runtime directory by stable names rather than this run's port and
 // temporary path.
 func (e *env) relCase(area, name, required string) *reliabilitytest.Case {
 	c := reliabilitytest.Record(e.t, area, name, required)
 	host := strings.TrimPrefix(e.srv.URL, "http://")
+	_, port, _ := strings.Cut(host, ":")
+	next, _ := strconv.Atoi(port)
+	nextHost := fmt.Sprintf("127.0.0.1:%d", next+1) // the "another port" look-alike
 	c.Clean(func(s string) string {
 		s = e.redact(s)
-		s = relTokenLike.ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
+		s = strings.ReplaceAll(s, nextHost, "127.0.0.1:PORT+1")
+		s = relHide(s)
 		s = strings.ReplaceAll(s, e.runtime, "$GHAPP_RUNTIME_DIR")
 		s = strings.ReplaceAll(s, host, "127.0.0.1:PORT")
 		return relStable(s)
@@ -106,12 +117,15 @@ func relExitCode(err error) int {
 	return -1
 }
 
-// errorLines returns what the helper said on stderr other than the
-// two-line device-code prompt, which is shown before any poll fails.
+// relErrorLines returns what the helper said on stderr other than
+// progress: the two-line device-code prompt, shown before any poll fails,
+// and the notice that the sign-in lock is slow to come (under load,
+// starting the token daemon can take that long).
 func relErrorLines(stderr string) []string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
-		if l == "" || strings.Contains(l, ": to sign in to ") || strings.Contains(l, ": and enter the code ") {
+		if l == "" || strings.Contains(l, ": to sign in to ") || strings.Contains(l, ": and enter the code ") ||
+			strings.Contains(l, ": waiting for the sign-in to ") {
 			continue
 		}
 		out = append(out, l)
@@ -119,14 +133,14 @@ func relErrorLines(stderr string) []string {
 	return out
 }
 
-// crashSigns are what a panic or a runtime fault would print.
+// relCrashSigns are what a panic or a runtime fault would print.
 var relCrashSigns = []string{"panic:", "goroutine ", "runtime error", "internal error", "SIGSEGV"}
 
 func relNoCrash(t *testing.T, what, s string) {
 	t.Helper()
 	for _, sign := range relCrashSigns {
 		if strings.Contains(s, sign) {
-			t.Errorf("%s shows %q: %s", what, sign, s)
+			t.Errorf("%s shows %q: %s", what, sign, relHide(s))
 		}
 	}
 	if relTokenLike.MatchString(s) {
@@ -156,11 +170,11 @@ func (e *env) relFailedGet(rc *reliabilitytest.Case, bound time.Duration, want .
 		t.Errorf("get took %v, past its %v bound", took, bound)
 	}
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "git-credential-ghapp: ") {
-		t.Errorf("want exactly one error line from the helper, got %d: %q", len(lines), lines)
+		t.Errorf("want exactly one error line from the helper, got %d: %q", len(lines), relHide(line))
 	}
 	for _, w := range want {
 		if !strings.Contains(line, w) {
-			t.Errorf("error line %q does not mention %q", line, w)
+			t.Errorf("error line %q does not mention %q", relHide(line), w)
 		}
 	}
 	relNoCrash(t, "stderr", stderr)
@@ -177,14 +191,14 @@ func (e *env) relGitFails(rc *reliabilitytest.Case, bound time.Duration, helperL
 	took := time.Since(start)
 	rc.Measured("git ls-remote: exit %d in %.2f s", relExitCode(err), took.Seconds())
 	if err == nil {
-		t.Errorf("git ls-remote succeeded under the fault:\n%s", e.redact(out))
+		t.Errorf("git ls-remote succeeded under the fault:\n%s", relHide(e.redact(out)))
 	}
 	if took > bound {
 		t.Errorf("git ls-remote took %v, past its %v bound", took, bound)
 	}
 	norm := relStable
 	if helperLine != "" && !strings.Contains(norm(stderr), norm(helperLine)) {
-		t.Errorf("git's stderr lacks the helper's line %q:\n%s", helperLine, stderr)
+		t.Errorf("git's stderr lacks the helper's line %q:\n%s", relHide(helperLine), relHide(stderr))
 	}
 	relNoCrash(t, "git's stderr", stderr)
 }
@@ -199,7 +213,7 @@ func (e *env) relFreshFlowAfter(rc *reliabilitytest.Case) {
 	out, stderr, err := e.helper(e.hostLine(), "get")
 	switch {
 	case err != nil || !strings.Contains(out, "password=ghu_"):
-		t.Errorf("get after the fault was removed failed: %v\n%s", err, stderr)
+		t.Errorf("get after the fault was removed failed: %v\n%s", err, relHide(stderr))
 		rc.Measured("after the fault: get failed")
 	case e.codes() != before+1:
 		t.Errorf("get after the fault answered without a new device flow (%d codes before, %d after): something was cached under the fault", before, e.codes())
@@ -376,7 +390,7 @@ func faultCases() []faultCase {
 		faultCase{name: "token endpoint: answer without access_token", path: relTokenPath,
 			fault: fixed(faultBody("application/json", `{"token_type":"bearer","scope":""}`)), want: []string{"without an access token"}},
 		faultCase{name: "token endpoint: expires_in in the past", path: relTokenPath,
-			fault: fixed(faultBody("application/json", `{"access_token":"ghu_NotIssuedButShapedLikeAToken0123456","token_type":"bearer","expires_in":-60}`)),
+			fault: fixed(faultBody("application/json", `{"access_token":"ghu_notIssuedPastExpiry","token_type":"bearer","expires_in":-60}`)),
 			want:  []string{"already expired"}},
 		faultCase{name: "token endpoint: slow_down on every poll (code lives 3 s)", path: relTokenPath,
 			opts:     githubtest.Options{CodeLifetime: 3 * time.Second},
@@ -461,7 +475,7 @@ func TestFaultIntervals(t *testing.T) {
 			polls := e.srv.Requests(relTokenPath)
 			rc.Measured("helper get: exit %d in %.2f s after %d poll(s), password %v", relExitCode(err), took.Seconds(), polls, strings.Contains(out, "password=ghu_"))
 			if err != nil || !strings.Contains(out, "password=ghu_") {
-				t.Fatalf("get failed: %v\n%s", err, stderr)
+				t.Fatalf("get failed: %v\n%s", err, relHide(stderr))
 			}
 			if polls != 1 {
 				t.Errorf("%d polls, want 1 after the 5 s default interval", polls)
@@ -508,7 +522,7 @@ func TestFaultClockSkew(t *testing.T) {
 				"sign-in succeeds; password_expiry_utc is 8 h ahead by this machine's clock; git clones; the next get answers from the cache")
 			out, stderr, err := e.helper(e.hostLine(), "get")
 			if err != nil {
-				t.Fatalf("get: %v\n%s", err, stderr)
+				t.Fatalf("get: %v\n%s", err, relHide(stderr))
 			}
 			var expiry int64
 			sc := bufio.NewScanner(strings.NewReader(out))

@@ -7,6 +7,7 @@ package main
 // someone else (nobody, uid 65534) and to run a process as them.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -49,7 +50,7 @@ func (e *env) refusedGet(rc *reliabilitytest.Case, want string) {
 		t.Errorf("get wrote %d bytes on stdout, want none", len(out))
 	}
 	if len(lines) != 1 || !strings.Contains(lines[0], want) {
-		t.Errorf("want one error line saying %q, got %q", want, lines)
+		t.Errorf("want one error line saying %q, got %q", want, relHide(strings.Join(lines, "\n")))
 	}
 	if e.codes() != codes {
 		t.Errorf("a device flow started although the store was refused")
@@ -63,7 +64,7 @@ func (e *env) mint() (token, file string) {
 	t := e.t
 	t.Helper()
 	if out, stderr, err := e.helper(e.hostLine(), "get"); err != nil || !strings.Contains(out, "password=") {
-		t.Fatalf("sign-in: %v\n%s", err, stderr)
+		t.Fatalf("sign-in: %v\n%s", err, relHide(stderr))
 	}
 	toks := e.srv.IssuedTokens()
 	files, _ := filepath.Glob(filepath.Join(e.runtime, "tokens-*.json"))
@@ -82,7 +83,7 @@ func (e *env) decoy(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(filepath.Dir(e.runtime), "decoy.json")
 	origin := "http://" + strings.TrimPrefix(e.srv.URL, "http://")
-	data := fmt.Sprintf(`[{"origin":%q,"login":"octocat","access_token":"ghu_plantedByAnotherUser000000000000000","expiry":%q}]`,
+	data := fmt.Sprintf(`[{"origin":%q,"login":"octocat","access_token":"ghu_plantedByAnotherUser","expiry":%q}]`,
 		origin, time.Now().Add(time.Hour).Format(time.RFC3339))
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
@@ -193,7 +194,7 @@ func TestHostileTokenFiles(t *testing.T) {
 				warned = warned || strings.Contains(l, tc.want) && strings.Contains(l, "remove it")
 			}
 			if !warned {
-				t.Errorf("no warning line saying %q and how to fix it: %q", tc.want, lines)
+				t.Errorf("no warning line saying %q and how to fix it: %q", tc.want, relHide(strings.Join(lines, "\n")))
 			}
 			after, _ := os.Lstat(file)
 			if before == nil || after == nil || !os.SameFile(before, after) || before.Mode() != after.Mode() {
@@ -245,7 +246,7 @@ func TestHostileLockFiles(t *testing.T) {
 	lines := relErrorLines(stderr)
 	rc.Measured("erase: exit %d; stderr: %s", relExitCode(err), strings.Join(lines, " / "))
 	if relExitCode(err) != 1 || len(lines) != 1 || !strings.Contains(lines[0], "is a symlink; refusing it (remove it)") {
-		t.Errorf("erase under a planted lock symlink: exit %d, stderr %q; want exit 1 and one line refusing the symlink", relExitCode(err), lines)
+		t.Errorf("erase under a planted lock symlink: exit %d, stderr %q; want exit 1 and one line refusing the symlink", relExitCode(err), relHide(strings.Join(lines, "\n")))
 	}
 	// With the token gone, get must take the sign-in lock.
 	files, _ := filepath.Glob(filepath.Join(e.runtime, "tokens-*.json"))
@@ -282,12 +283,15 @@ func TestHostileOtherUserReads(t *testing.T) {
 			err := relRunBounded(cmd)
 			stderr := e.redact(errb.String())
 			lines := relErrorLines(stderr)
+			if relExitCode(err) < 0 {
+				rc.Measured("as uid 65534: could not run the helper: %v", err)
+			}
 			rc.Measured("as uid 65534: exit %d, %d bytes on stdout; stderr: %s", relExitCode(err), out.Len(), strings.Join(lines, " / "))
 			if strings.Contains(out.String(), tok) || strings.Contains(errb.String(), tok) {
 				t.Error("the other user got the token")
 			}
 			if relExitCode(err) != 1 || len(lines) != 1 || !strings.Contains(lines[0], "owned by uid 0, not you (uid 65534)") {
-				t.Errorf("as nobody: exit %d, stderr %q; want exit 1 and one line naming the owner", relExitCode(err), lines)
+				t.Errorf("as nobody: exit %d, stderr %q; want exit 1 and one line naming the owner", relExitCode(err), relHide(strings.Join(lines, "\n")))
 			}
 			if file != "" {
 				cat := exec.Command("cat", file)
@@ -312,11 +316,16 @@ func relNobodyCopy(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	b, err := os.ReadFile(filepath.Join(binDir, "git-credential-ghapp"))
+	src, bin := filepath.Join(binDir, "git-credential-ghapp"), filepath.Join(dir, "git-credential-ghapp")
+	// A hard link, when it works, leaves no file open for writing that a
+	// concurrent fork could inherit (which makes exec fail with ETXTBSY).
+	if os.Link(src, bin) == nil {
+		return bin
+	}
+	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "git-credential-ghapp")
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -325,8 +334,18 @@ func relNobodyCopy(t *testing.T) string {
 
 // relRunBounded runs cmd with the harness's 60 s kill switch.
 func relRunBounded(cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
+	// A copied binary can be busy for a moment while a concurrent fork
+	// still holds it open for writing.
+	for try := 0; ; try++ {
+		err := cmd.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || try == 20 {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		cmd.Process, cmd.ProcessState = nil, nil
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -63,6 +63,9 @@ func (e *env) startGet() (*exec.Cmd, *syncBuffer, *syncBuffer) {
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
+	// A kill switch: a hang fails the test instead of stalling the run.
+	timer := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
+	e.t.Cleanup(func() { timer.Stop() })
 	return cmd, &out, &errb
 }
 
@@ -120,10 +123,13 @@ func TestWaiterTakesOverWhenTheFlowOwnerDies(t *testing.T) {
 			}
 			return true
 		})
+		// From now on codes are approved at once; the owner's code, issued
+		// before, stays pending. Set before the kill, so the waiter that
+		// takes over cannot ask for its code first.
+		e.srv.AutoApprove(testUser)
 		owner.Process.Kill()
 		owner.Wait()
 
-		e.srv.AutoApprove(testUser)
 		for i, w := range waiters {
 			if err := w.cmd.Wait(); err != nil {
 				t.Errorf("waiter %d: %v\n%s", i, err, e.redact(w.errb.String()))

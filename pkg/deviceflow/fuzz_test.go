@@ -57,7 +57,7 @@ func status(n int) int {
 
 const (
 	goodCode = `{"device_code":"3584d83530557fdd1f46af8289938c8ef79f9dc5","user_code":"WDJB-MJHT","verification_uri":"https://ghe.example/login/device","expires_in":900,"interval":5}`
-	goodTok  = `{"access_token":"ghu_16C7e42F292c6912E7710c838347Ae178B4a","expires_in":28800,"refresh_token":"ghr_1B4a2e77838347a7E420ce178F2E7c6912E1","refresh_token_expires_in":15897600,"token_type":"bearer","scope":""}`
+	goodTok  = `{"access_token":"ghu_fuzzSeedAccessToken","expires_in":28800,"refresh_token":"ghr_fuzzSeedRefreshToken","refresh_token_expires_in":15897600,"token_type":"bearer","scope":""}`
 	jsonType = "application/json"
 	formType = "application/x-www-form-urlencoded; charset=utf-8"
 )

@@ -100,7 +100,9 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	defer stop()
 	waitCtx, cancel := context.WithTimeout(ctx, signInWait)
 	defer cancel()
-	waiting := time.AfterFunc(300*time.Millisecond, func() {
+	// Taking a free lock is quick even when it starts the memory daemon;
+	// a second's wait means another process holds it.
+	waiting := time.AfterFunc(time.Second, func() {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: waiting for the sign-in to %s that another git command started\n", o.HostPort())
 	})
 	unlock, err := st.Lock(waitCtx, o.String(), req.Username)

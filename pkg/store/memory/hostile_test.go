@@ -35,7 +35,7 @@ const (
 
 // forged is what an impostor daemon hands out: a token of its choosing.
 var forged = store.Token{
-	Origin: "https://github.com", Login: "mallory", AccessToken: "ghu_forgedByAnotherUser0000000000000000",
+	Origin: "https://github.com", Login: "mallory", AccessToken: "ghu_forgedByAnotherUser",
 	Expiry: time.Now().Add(time.Hour), API: "https://api.github.com", Minted: time.Now(),
 }
 
@@ -100,11 +100,16 @@ func nobodyCopy(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "hostile")
+	// A hard link, when it works, leaves no file open for writing that a
+	// concurrent fork could inherit (which makes exec fail with ETXTBSY).
+	if os.Link(exe, bin) == nil {
+		return bin
+	}
 	b, err := os.ReadFile(exe)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "hostile")
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ type Options struct {
 // ServeOptions tune the daemon; see the Unix version.
 type ServeOptions struct {
 	IdleExit time.Duration
+	Refresh  func(ctx context.Context, t store.Token) (store.Token, error)
 }
 
 // Store is unavailable on this platform.
