@@ -54,6 +54,12 @@ for entry in "${targets[@]}"; do
 	# Minimizing a large new input can stall a short run; cap it.
 	if go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "${secs}s" -fuzzminimizetime 10s >"$out" 2>&1; then
 		result=PASS
+	elif grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out" && ! grep -q -e '^panic:' -e '_test.go:[0-9]*:' "$out"; then
+		# Go 1.26's fuzzing coordinator can report its own -fuzztime
+		# deadline as a failure (golang/go#75804, fixed in Go 1.27): no
+		# input failed and none was saved, so the run found nothing.
+		result=PASS
+		boundary=1
 	else
 		result=FAIL
 		failed=1
@@ -62,6 +68,10 @@ for entry in "${targets[@]}"; do
 	if [ "$result" = PASS ]; then
 		found=$(grep -o 'new interesting: [0-9]*' "$out" | tail -n1 | cut -d' ' -f3)
 		detail="no failure; ${found:-0} new corpus inputs"
+		if [ "${boundary:-0}" = 1 ]; then
+			detail="$detail; the fuzzer's own end-of-run deadline race (golang/go#75804) ignored"
+			boundary=0
+		fi
 	else
 		# go test names the saved input ("Failing input written to ...").
 		detail=$(grep -m1 -o 'testdata/fuzz/[^ ":]*' "$out" || true)

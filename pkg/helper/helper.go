@@ -5,6 +5,7 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,7 +64,9 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	if err != nil {
 		return err
 	}
-	if tok, ok := h.cached(st, o, req.Username); ok {
+	if tok, ok, err := h.cached(st, o, req.Username); err != nil {
+		return err
+	} else if ok {
 		return h.answerChecked(ctx, st, o, req, tok)
 	}
 
@@ -78,7 +81,9 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 		if st, err = h.Open(s.Store, s.AllowDiskStore); err != nil {
 			return err
 		}
-		if tok, ok := h.cached(st, o, req.Username); ok {
+		if tok, ok, err := h.cached(st, o, req.Username); err != nil {
+			return err
+		} else if ok {
 			return h.answerChecked(ctx, st, o, req, tok)
 		}
 	}
@@ -116,7 +121,9 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 		return fmt.Errorf("cannot take the sign-in lock for %s: %v", o.HostPort(), err)
 	}
 	defer unlock()
-	if tok, ok := h.cached(st, o, req.Username); ok {
+	if tok, ok, err := h.cached(st, o, req.Username); err != nil {
+		return err
+	} else if ok {
 		return h.answerChecked(ctx, st, o, req, tok)
 	}
 	tok, err := h.signIn(ctx, st, o, s, req.Username)
@@ -126,13 +133,18 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	return h.answerChecked(ctx, st, o, req, tok)
 }
 
-// cached returns a usable token for o and login, if the store has one.
-func (h *Helper) cached(st store.Store, o origin.Origin, login string) (store.Token, bool) {
+// cached returns a usable token for o and login, if the store has one. A
+// store that cannot be read (a file planted in the runtime directory, say)
+// is an error: signing in would only mint a token it cannot keep.
+func (h *Helper) cached(st store.Store, o origin.Origin, login string) (store.Token, bool, error) {
 	tok, err := st.Get(o.String(), login)
-	if err != nil || !tok.Usable(time.Now()) {
-		return store.Token{}, false
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Token{}, false, nil
+	case err != nil:
+		return store.Token{}, false, err
 	}
-	return tok, true
+	return tok, tok.Usable(time.Now()), nil
 }
 
 // answerChecked answers git, first warning when the repository git named
@@ -231,7 +243,7 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			if c.VerificationURIComplete != "" {
 				uri = c.VerificationURIComplete
 			}
-			screen.Code(o.HostPort(), c.UserCode, uri, c.Expiry)
+			screen.Code(o.HostPort(), s.ClientID, c.UserCode, uri, c.Expiry)
 			stopCountdown = screen.Countdown(c.Expiry)
 		},
 	}
@@ -275,10 +287,12 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 		// The token is good; only the next git command will sign in again.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
 	}
-	fmt.Fprintf(screen.W, "git-credential-ghapp: signed in to %s as %s for %s (until %s)\n", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
+	// One line: who, for how long, and where they can push.
+	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
 	if tok.Coverage != nil {
-		fmt.Fprintf(screen.W, "git-credential-ghapp: %s\n", coverage.Summary(tok.Coverage, user.Login, ep.Web))
+		done += "; " + coverage.Summary(tok.Coverage, user.Login, ep.Web)
 	}
+	fmt.Fprintf(screen.W, "git-credential-ghapp: %s\n", done)
 	return tok, nil
 }
 

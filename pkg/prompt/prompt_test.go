@@ -27,8 +27,8 @@ func (s *syncBuffer) String() string {
 
 func TestCode(t *testing.T) {
 	var b bytes.Buffer
-	Plain(&b).Code("github.com", "WDJB-MJHT", "https://github.com/login/device", time.Now().Add(15*time.Minute))
-	want := "git-credential-ghapp: to sign in to github.com, open https://github.com/login/device\n" +
+	Plain(&b).Code("github.com", "Iv23liExample", "WDJB-MJHT", "https://github.com/login/device", time.Now().Add(15*time.Minute))
+	want := "git-credential-ghapp: to sign in to github.com (GitHub App Iv23liExample), open https://github.com/login/device\n" +
 		"git-credential-ghapp: and enter the code WDJB-MJHT (valid for 15 minutes)\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
