@@ -45,8 +45,12 @@ func Open(name string, o Options) (store.Store, error) {
 		// Both stores live in the runtime directory: one that is unsafe
 		// (another user's, open to others, a symlink) is refused once and
 		// plainly, not reported as a daemon failure and then by files too.
-		if err := runtimedir.Ensure(o.Dir); err != nil {
-			return nil, err
+		// Check first: on a cache hit the directory exists, and a mkdir
+		// that fails with EEXIST is a wasted syscall on every git command.
+		if runtimedir.Check(o.Dir) != nil {
+			if err := runtimedir.Ensure(o.Dir); err != nil {
+				return nil, err
+			}
 		}
 		f := &fallback{o: o}
 		m, err := memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})
