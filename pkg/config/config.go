@@ -41,7 +41,7 @@ const DefaultRefreshFor = 7 * 24 * time.Hour
 // ClientIDSources names every way to set the client ID, for error messages.
 const ClientIDSources = "--client-id, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID or git config ghapp.clientId"
 
-// spawnTimeout bounds the one git spawn; git config answers in milliseconds.
+// spawnTimeout bounds each git spawn; git config answers in milliseconds.
 const spawnTimeout = 10 * time.Second
 
 // Load resolves the settings for url (scheme://host[:port][/path]) with a
@@ -140,28 +140,42 @@ func parseBool(v string) (b, ok bool) {
 // gitConfig runs git config and parses its -z output ("key\nvalue\0", or
 // "key\0" for a valueless key). Exit status 1 means no key matched.
 func gitConfig(args ...string) (map[string]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), spawnTimeout)
+	out, code, err := Git(context.Background(), args...)
+	switch {
+	case code == 1 && len(out) == 0:
+		return map[string]string{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading ghapp.* settings with git config failed: %v", err)
+	}
+	return parseZ(out), nil
+}
+
+// Git runs git (bounded by spawnTimeout) and returns its output and exit
+// status; err carries the first line of git's complaint.
+func Git(ctx context.Context, args ...string) (out []byte, code int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, spawnTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err = cmd.Output()
 	var exit *exec.ExitError
 	switch {
-	case errors.As(err, &exit) && exit.ExitCode() == 1 && len(out) == 0:
-		return map[string]string{}, nil
+	case err == nil:
+		return out, 0, nil
 	case errors.Is(err, exec.ErrNotFound):
-		return nil, errors.New("cannot run git to read ghapp.* settings: git is not on PATH")
+		return nil, -1, errors.New("git is not on PATH")
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("git config did not answer within %s", spawnTimeout)
-	case err != nil:
+		return nil, -1, fmt.Errorf("git config did not finish within %s", spawnTimeout)
+	case errors.As(err, &exit):
 		msg := strings.TrimSpace(strings.SplitN(stderr.String(), "\n", 2)[0])
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "error: "), "fatal: ")
 		if msg == "" {
-			msg = err.Error()
+			msg = fmt.Sprintf("git config exited with status %d", exit.ExitCode())
 		}
-		return nil, fmt.Errorf("reading ghapp.* settings with git config failed: %s", msg)
+		return out, exit.ExitCode(), errors.New(msg)
 	}
-	return parseZ(out), nil
+	return nil, -1, err
 }
 
 func parseZ(out []byte) map[string]string {

@@ -6,17 +6,14 @@
 package setup
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 )
 
@@ -343,15 +340,11 @@ type gitConfig struct {
 	scope Scope
 }
 
-// spawnTimeout bounds each git config run; git answers in milliseconds,
-// but a lock held by a hung process must not hang setup.
-const spawnTimeout = 10 * time.Second
-
 // read returns every credential.* and ghapp.* line in the files flags name
 // (no flags: git's configuration as a whole), in file order.
 func (g gitConfig) read(ctx context.Context, flags []string) (entries, error) {
 	args := append([]string{"config", "-z"}, flags...)
-	out, code, err := run(ctx, append(args, "--get-regexp", `^(credential|ghapp)\.`)...)
+	out, code, err := config.Git(ctx, append(args, "--get-regexp", `^(credential|ghapp)\.`)...)
 	if code == 1 { // nothing matched, or no such file yet
 		return nil, nil
 	}
@@ -396,7 +389,7 @@ func (g gitConfig) hasClientID(ctx context.Context, file entries, o origin.Origi
 	}
 	for _, flags := range [][]string{g.scope.flags(), nil} {
 		args := append(append([]string{"config"}, flags...), "--get-urlmatch", "ghapp.clientId", o.String())
-		out, code, err := run(ctx, args...)
+		out, code, err := config.Git(ctx, args...)
 		if err != nil && code != 1 {
 			return false, fmt.Errorf("cannot read %s: %v", g.scope.String(), err)
 		}
@@ -478,42 +471,14 @@ func (g gitConfig) dropIfEmpty(ctx context.Context, section, sub string) {
 		}
 	}
 	args := append(append([]string{"config"}, g.scope.flags()...), "--remove-section", section+"."+sub)
-	run(ctx, args...)
+	config.Git(ctx, args...)
 }
 
 // write runs one changing git config command on the scope.
 func (g gitConfig) write(ctx context.Context, args ...string) error {
 	full := append(append([]string{"config"}, g.scope.flags()...), args...)
-	if _, _, err := run(ctx, full...); err != nil {
+	if _, _, err := config.Git(ctx, full...); err != nil {
 		return fmt.Errorf("cannot change %s: %v (%s)", g.scope.String(), err, g.scope.fix())
 	}
 	return nil
-}
-
-// run runs git and returns its output and exit code; err carries the
-// first line of git's complaint.
-func run(ctx context.Context, args ...string) ([]byte, int, error) {
-	ctx, cancel := context.WithTimeout(ctx, spawnTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return out, 0, nil
-	case errors.Is(err, exec.ErrNotFound):
-		return nil, -1, errors.New("git is not on PATH")
-	case ctx.Err() != nil:
-		return nil, -1, fmt.Errorf("git config did not finish within %s", spawnTimeout)
-	case errors.As(err, &exit):
-		msg := strings.TrimSpace(strings.SplitN(stderr.String(), "\n", 2)[0])
-		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "error: "), "fatal: ")
-		if msg == "" {
-			msg = fmt.Sprintf("git config exited with status %d", exit.ExitCode())
-		}
-		return out, exit.ExitCode(), errors.New(msg)
-	}
-	return nil, -1, err
 }
