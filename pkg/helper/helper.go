@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/coverage"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/deviceflow"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
@@ -151,16 +151,16 @@ func (h *Helper) cached(st store.Store, o origin.Origin, login string) (store.To
 // (credential.useHttpPath) is outside what the app lets the token reach.
 // The token is handed out all the same: a public repository can be pulled.
 func (h *Helper) answerChecked(ctx context.Context, st store.Store, o origin.Origin, req *credential.Request, tok store.Token) error {
-	if repo := coverage.Repo(req.Path); repo != "" {
+	if repo := reach.Repo(req.Path); repo != "" {
 		now := time.Now()
-		if !coverage.Fresh(tok.Coverage, now) {
+		if !reach.Fresh(tok.Reach, now) {
 			if cv := h.fetchCoverage(ctx, tok); cv != nil {
-				tok.Coverage = cv
+				tok.Reach = cv
 				put(st, tok) // only a cache of the answer: losing it costs one more request
 			}
 		}
-		if tok.Coverage != nil && !coverage.Covers(tok.Coverage, repo) {
-			fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", coverage.Warning(tok.Coverage, repo, tok.Login, webRoot(tok.Origin)))
+		if tok.Reach != nil && !reach.Covers(tok.Reach, repo) {
+			fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", reach.Warning(tok.Reach, repo, tok.Login, webRoot(tok.Origin)))
 		}
 	}
 	return h.answer(tok)
@@ -190,8 +190,8 @@ func (h *Helper) Renew(ctx context.Context, t store.Token) (store.Token, error) 
 // (an OS keychain item is small): the token matters, the hint does not.
 func put(st store.Store, tok store.Token) error {
 	err := st.Put(tok)
-	if err != nil && tok.Coverage != nil {
-		tok.Coverage = nil
+	if err != nil && tok.Reach != nil {
+		tok.Reach = nil
 		err = st.Put(tok)
 	}
 	return err
@@ -199,10 +199,10 @@ func put(st store.Store, tok store.Token) error {
 
 // fetchCoverage asks the server where the token reaches, or returns nil:
 // a hint is not worth failing or delaying git for long.
-func (h *Helper) fetchCoverage(ctx context.Context, tok store.Token) *store.Coverage {
+func (h *Helper) fetchCoverage(ctx context.Context, tok store.Token) *store.Reach {
 	ctx, cancel := context.WithTimeout(ctx, coverageWait)
 	defer cancel()
-	cv, err := coverage.Fetch(ctx, &githubapi.Client{API: tok.API, Token: tok.AccessToken, HTTP: h.HTTP}, time.Now())
+	cv, err := reach.Fetch(ctx, &githubapi.Client{API: tok.API, Token: tok.AccessToken, HTTP: h.HTTP}, time.Now())
 	if err != nil {
 		return nil
 	}
@@ -282,15 +282,15 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			fmt.Fprintf(h.Stderr, "git-credential-ghapp: ghapp.refresh needs the memory store and an app whose tokens expire; signing in every %s instead\n", Hours(time.Until(expiry)))
 		}
 	}
-	tok.Coverage = h.fetchCoverage(ctx, tok)
+	tok.Reach = h.fetchCoverage(ctx, tok)
 	if err := put(st, tok); err != nil {
 		// The token is good; only the next git command will sign in again.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
 	}
 	// One line: who, for how long, and where they can push.
 	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), user.Login, Hours(time.Until(expiry)), expiry.Local().Format("15:04 MST"))
-	if tok.Coverage != nil {
-		done += "; " + coverage.Summary(tok.Coverage, user.Login, ep.Web)
+	if tok.Reach != nil {
+		done += "; " + reach.Summary(tok.Reach, user.Login, ep.Web)
 	}
 	fmt.Fprintf(screen.W, "git-credential-ghapp: %s\n", done)
 	return tok, nil

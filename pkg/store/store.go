@@ -9,11 +9,17 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 )
 
 // ErrNotFound is returned by Get when no unexpired token is kept.
 var ErrNotFound = errors.New("no token kept")
+
+// ErrStale is returned by Put for a token minted before the one already
+// kept for its origin and login: a late write-back must not undo a newer
+// sign-in or renewal.
+var ErrStale = errors.New("a newer token is already kept for this account")
 
 // Token is one user access token for one account on one host, together
 // with what was resolved from configuration when it was minted, so that a
@@ -27,10 +33,10 @@ type Token struct {
 	API         string        `json:"api"`          // REST API base URL, for revocation
 	ClientID    string        `json:"client_id"`
 	Minted      time.Time     `json:"minted"` // orders accounts: the newest is "the account used last"
-	// Coverage is where the app let the token reach when last asked; nil
+	// Reach is where the app let the token reach when last asked; nil
 	// until then. Kept so a get can warn about a repository outside it
-	// without asking the server on every hit.
-	Coverage *Coverage `json:"coverage,omitempty"`
+	// without asking the server on any hit.
+	Reach *Reach `json:"reach,omitempty"`
 	// RefreshToken and RefreshUntil are set only with ghapp.refresh and
 	// only for the memory store: the daemon renews the token before it
 	// expires until RefreshUntil. Stores that write files never keep them.
@@ -38,15 +44,21 @@ type Token struct {
 	RefreshUntil time.Time `json:"refresh_until,omitzero"`
 }
 
-// Coverage is what a token could reach through the GitHub App's
+// Reach is what a token could reach through the GitHub App's
 // installations at Checked.
-type Coverage struct {
+type Reach struct {
 	Checked  time.Time `json:"checked"`
 	AppSlug  string    `json:"app_slug,omitempty"`
 	Accounts []string  `json:"accounts,omitempty"` // installed on all of these accounts' repositories
 	Repos    []string  `json:"repos,omitempty"`    // and on these selected ones (owner/name)
-	Partial  bool      `json:"partial,omitempty"`  // Repos was cut short
+	// Omitted counts the accounts and repositories left out so that the
+	// list fits any store; with any left out, a repository not listed may
+	// still be reachable.
+	Omitted int `json:"omitted,omitempty"`
 }
+
+// Partial reports whether r lists less than the token reaches.
+func (r *Reach) Partial() bool { return r.Omitted > 0 }
 
 // Usable reports whether the token may still be handed out at now: it has
 // more than its MinLifetime left.
@@ -55,13 +67,19 @@ func (t Token) Usable(now time.Time) bool {
 }
 
 // Store keeps tokens. All methods are safe for concurrent use by several
-// processes of the same user.
+// processes of the same user. Logins are compared without regard to case,
+// as GitHub and GitLab compare them; a token keeps the spelling the server
+// returned.
 type Store interface {
 	// Get returns the token for origin and login. An empty login means the
 	// account minted last on that origin. A token past its Expiry is
 	// forgotten and ErrNotFound returned instead.
 	Get(origin, login string) (Token, error)
-	// Put keeps t, replacing any token for the same origin and login.
+	// Put keeps t, replacing any token for the same origin and login. It
+	// returns ErrStale, keeping what it has, when that token was minted
+	// after t. When t carries the same access token as the kept one, the
+	// kept refresh fields survive a t without them: a write-back of what
+	// Get returned (which never holds a refresh token) loses nothing.
 	Put(t Token) error
 	// Delete forgets the token for origin and login; an empty login forgets
 	// every account on origin. Deleting what is not there is not an error.
@@ -97,7 +115,7 @@ func Unexpired(toks []Token, now time.Time) []Token {
 func Drop(toks []Token, origin, login string) []Token {
 	var kept []Token
 	for _, t := range toks {
-		if t.Origin != origin || (login != "" && t.Login != login) {
+		if t.Origin != origin || (login != "" && !strings.EqualFold(t.Login, login)) {
 			kept = append(kept, t)
 		}
 	}
@@ -110,7 +128,7 @@ func Pick(toks []Token, origin, login string) (Token, error) {
 	var best Token
 	found := false
 	for _, t := range toks {
-		if t.Origin == origin && (login == "" || t.Login == login) && (!found || t.Minted.After(best.Minted)) {
+		if t.Origin == origin && (login == "" || strings.EqualFold(t.Login, login)) && (!found || t.Minted.After(best.Minted)) {
 			best, found = t, true
 		}
 	}
@@ -118,4 +136,26 @@ func Pick(toks []Token, origin, login string) (Token, error) {
 		return Token{}, ErrNotFound
 	}
 	return best, nil
+}
+
+// Replace returns toks with t in place of the kept token for its origin
+// and login, by Put's rules: ErrStale when the kept one is newer, and the
+// kept refresh fields carried over when t is the same token without them.
+func Replace(toks []Token, t Token) ([]Token, error) {
+	if old, err := Pick(toks, t.Origin, t.Login); err == nil {
+		if old.Minted.After(t.Minted) {
+			return toks, ErrStale
+		}
+		t = Merge(old, t)
+	}
+	return append(Drop(toks, t.Origin, t.Login), t), nil
+}
+
+// Merge returns t, keeping old's refresh fields when t is the same access
+// token without them.
+func Merge(old, t Token) Token {
+	if t.AccessToken == old.AccessToken && t.RefreshToken == "" {
+		t.RefreshToken, t.RefreshUntil = old.RefreshToken, old.RefreshUntil
+	}
+	return t
 }

@@ -1,4 +1,4 @@
-package coverage
+package reach
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestRepo(t *testing.T) {
 }
 
 func TestCovers(t *testing.T) {
-	cv := &store.Coverage{Accounts: []string{"octo-org"}, Repos: []string{"octocat/hello"}}
+	cv := &store.Reach{Accounts: []string{"octo-org"}, Repos: []string{"octocat/hello"}}
 	for repo, want := range map[string]bool{
 		"octocat/hello": true, "OctoCat/Hello": true, "octo-org/anything": true,
 		"octocat/private-notes": false, "octo-orgx/a": false, "evil/octocat/hello": false,
@@ -38,23 +38,23 @@ func TestCovers(t *testing.T) {
 			t.Errorf("Covers(%q) = %v, want %v", repo, got, want)
 		}
 	}
-	if !Covers(&store.Coverage{Partial: true}, "any/repo") {
+	if !Covers(&store.Reach{Omitted: 1}, "any/repo") {
 		t.Error("a partial list claimed to know a repository is outside it")
 	}
 }
 
 func TestFresh(t *testing.T) {
 	now := time.Now()
-	if Fresh(nil, now) || Fresh(&store.Coverage{Checked: now.Add(-TTL)}, now) || Fresh(&store.Coverage{Checked: now.Add(time.Hour)}, now) {
+	if Fresh(nil, now) || Fresh(&store.Reach{Checked: now.Add(-TTL)}, now) || Fresh(&store.Reach{Checked: now.Add(time.Hour)}, now) {
 		t.Error("stale, missing or future coverage taken as fresh")
 	}
-	if !Fresh(&store.Coverage{Checked: now.Add(-time.Minute)}, now) {
+	if !Fresh(&store.Reach{Checked: now.Add(-time.Minute)}, now) {
 		t.Error("a minute-old coverage is not fresh")
 	}
 }
 
 func TestMessages(t *testing.T) {
-	cv := &store.Coverage{AppSlug: "my-app", Accounts: []string{"octo-org"}, Repos: []string{"octocat/hello"}}
+	cv := &store.Reach{AppSlug: "my-app", Accounts: []string{"octo-org"}, Repos: []string{"octocat/hello"}}
 	s := Summary(cv, "octocat", "https://github.com")
 	for _, want := range []string{"octocat can push to: all of octo-org/*, octocat/hello", "https://github.com/apps/my-app/installations/new"} {
 		if !strings.Contains(s, want) {
@@ -65,7 +65,7 @@ func TestMessages(t *testing.T) {
 	if !strings.Contains(w, "octocat/private is not among") || !strings.Contains(w, "https://ghe.example.com/github-apps/my-app/installations/new") {
 		t.Errorf("warning: %q", w)
 	}
-	if s := Summary(&store.Coverage{}, "octocat", "https://github.com"); !strings.Contains(s, "cannot push anywhere yet") {
+	if s := Summary(&store.Reach{}, "octocat", "https://github.com"); !strings.Contains(s, "cannot push anywhere yet") {
 		t.Errorf("empty summary: %q", s)
 	}
 }

@@ -1,7 +1,7 @@
-// Package coverage knows which repositories a token can reach through the
+// Package reach knows which repositories a token can reach through the
 // GitHub App's installations, and says so when it matters: a push to a
 // repository the app is not installed on fails with a bare 403 otherwise.
-package coverage
+package reach
 
 import (
 	"context"
@@ -14,21 +14,25 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-// maxRepos keeps a coverage small enough for every store to hold with
-// its token; past it, only a partial list is kept.
-const maxRepos = 500
+// A reach is kept with its token, so it must fit every store: an OS
+// keychain item is small and a daemon request is at most 64 KiB. Past
+// these bounds only a partial list is kept, with a count of the rest.
+const (
+	maxEntries = 500
+	maxBytes   = 16 << 10
+)
 
 // TTL is how long a fetched coverage is trusted; within it a cache hit
 // checks a repository without asking the server.
 const TTL = 5 * time.Minute
 
 // Fetch asks the server where the app lets the token reach.
-func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Coverage, error) {
+func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Reach, error) {
 	insts, err := c.Installations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cv := &store.Coverage{Checked: now}
+	cv := &store.Reach{Checked: now}
 	for _, in := range insts {
 		if cv.AppSlug == "" {
 			cv.AppSlug = in.AppSlug
@@ -46,14 +50,30 @@ func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Cove
 		}
 	}
 	slices.Sort(cv.Repos)
-	if len(cv.Repos) > maxRepos {
-		cv.Repos, cv.Partial = cv.Repos[:maxRepos], true
-	}
+	trim(cv)
 	return cv, nil
 }
 
+// trim cuts cv to what every store can hold, accounts first (each covers
+// many repositories), and counts what it left out.
+func trim(cv *store.Reach) {
+	n, size := 0, 0
+	keep := func(list []string) []string {
+		for i, name := range list {
+			if n == maxEntries || size+len(name) > maxBytes {
+				cv.Omitted += len(list) - i
+				return list[:i]
+			}
+			n, size = n+1, size+len(name)
+		}
+		return list
+	}
+	cv.Accounts = keep(cv.Accounts)
+	cv.Repos = keep(cv.Repos)
+}
+
 // Fresh reports whether cv can be trusted at now.
-func Fresh(cv *store.Coverage, now time.Time) bool {
+func Fresh(cv *store.Reach, now time.Time) bool {
 	return cv != nil && now.Sub(cv.Checked) < TTL && !cv.Checked.After(now)
 }
 
@@ -69,8 +89,8 @@ func Repo(path string) string {
 
 // Covers reports whether repo (owner/name) is within cv, or may be: a
 // partial list cannot tell. GitHub names are case-insensitive.
-func Covers(cv *store.Coverage, repo string) bool {
-	if cv.Partial {
+func Covers(cv *store.Reach, repo string) bool {
+	if cv.Partial() {
 		return true
 	}
 	owner, _, _ := strings.Cut(repo, "/")
@@ -89,7 +109,7 @@ func Covers(cv *store.Coverage, repo string) bool {
 
 // InstallLink is where to grant the app more repositories, or "" when the
 // app's name is unknown (it is learned from an installation).
-func InstallLink(cv *store.Coverage, web string) string {
+func InstallLink(cv *store.Reach, web string) string {
 	if cv == nil || cv.AppSlug == "" {
 		return ""
 	}
@@ -97,7 +117,7 @@ func InstallLink(cv *store.Coverage, web string) string {
 }
 
 // Summary says in one line where login can push, and where to grant more.
-func Summary(cv *store.Coverage, login, web string) string {
+func Summary(cv *store.Reach, login, web string) string {
 	var reach []string
 	for _, a := range cv.Accounts {
 		reach = append(reach, "all of "+a+"/*")
@@ -107,8 +127,12 @@ func Summary(cv *store.Coverage, login, web string) string {
 	if len(reach) == 0 {
 		s = fmt.Sprintf("%s cannot push anywhere yet: the GitHub App is not installed on any repository %s can reach", login, login)
 	} else {
+		more := cv.Omitted
 		if len(reach) > 10 {
-			reach = append(reach[:10], fmt.Sprintf("and %d more", len(reach)-10))
+			reach, more = reach[:10], more+len(reach)-10
+		}
+		if more > 0 {
+			reach = append(reach, fmt.Sprintf("and %d more", more))
 		}
 		s = fmt.Sprintf("%s can push to: %s", login, strings.Join(reach, ", "))
 	}
@@ -121,7 +145,7 @@ func Summary(cv *store.Coverage, login, web string) string {
 }
 
 // Warning tells the person that repo is outside cv, for login.
-func Warning(cv *store.Coverage, repo, login, web string) string {
+func Warning(cv *store.Reach, repo, login, web string) string {
 	s := fmt.Sprintf("%s is not among the repositories the GitHub App lets %s reach, so a push will be refused", repo, login)
 	if link := InstallLink(cv, web); link != "" {
 		return s + "; grant it at " + link
