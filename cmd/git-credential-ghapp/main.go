@@ -15,10 +15,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/prompt"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/auto"
@@ -33,6 +33,7 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	var clientIDFlag string
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "git-credential-ghapp: internal error: %s (please report it)\n", redact(fmt.Sprint(r)))
@@ -42,17 +43,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	h := &helper.Helper{
 		Stdout: stdout,
 		Stderr: stderr,
-		Open: func(name string, allowDisk bool) (store.Store, error) {
+		Stores: func(name string, allowDisk bool) (store.Store, error) {
 			return auto.Open(name, auto.Options{
 				Dir:       runtimedir.Path(),
 				AllowDisk: allowDisk,
 				Notice:    func(msg string) { fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", msg) },
 			})
 		},
-		HTTP:   &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
-		Screen: func() *prompt.Screen { return prompt.Open(stderr) },
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
 	}
-	app := newApp(h, stdin)
+	h.Settings = func(url string) (config.Settings, error) {
+		o, err := origin.ParseURL(url)
+		return config.Load(url, clientIDFlag, err == nil && o.IsGitHub())
+	}
+	app := newApp(h, &clientIDFlag, stdin)
 	app.Writer, app.ErrWriter = stdout, stderr
 	if err := app.Run(args); err != nil {
 		fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", redact(err.Error()))
@@ -61,7 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return 0
 }
 
-func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
+func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a URL, or a bare host for https://HOST"}
 	return &cli.App{
 		Name:    "git-credential-ghapp",
@@ -72,8 +76,8 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 			"Tokens last 8 hours and are kept only in memory or on tmpfs.",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: &h.ClientID},
-			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.Names + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreName},
+			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: clientIDFlag},
+			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.Names + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreFlag},
 		},
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
@@ -145,7 +149,7 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew})
 				},
 			},
-			setupCommand(h),
+			setupCommand(h, clientIDFlag),
 			statusCommand(h),
 		},
 		// git may grow operations; a helper must ignore those it does not know.

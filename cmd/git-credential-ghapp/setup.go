@@ -16,7 +16,7 @@ import (
 // setupCommand is `git-credential-ghapp setup`: it writes (or, with
 // --undo, takes back) the git configuration that makes this helper the
 // only one git asks for one GitHub server.
-func setupCommand(h *helper.Helper) *cli.Command {
+func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 	return &cli.Command{
 		Name:  "setup",
 		Usage: "make git use this helper for a GitHub server (--undo takes it back)",
@@ -57,7 +57,7 @@ func setupCommand(h *helper.Helper) *cli.Command {
 			opts := setup.Options{
 				Scope:    setup.Scope{System: c.Bool("system"), File: c.String("file")},
 				Origin:   o,
-				ClientID: firstSet(c.String("client-id"), h.ClientID),
+				ClientID: firstSet(c.String("client-id"), *clientIDFlag),
 				Store:    c.String("store"),
 			}
 			where := "in " + opts.Scope.String()

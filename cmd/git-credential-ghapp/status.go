@@ -3,9 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -34,7 +31,11 @@ func statusCommand(h *helper.Helper) *cli.Command {
 				}
 				host = &o
 			}
-			r, err := status.Gather(c.Context, h, host)
+			st, name, err := h.OpenStore(host)
+			if err != nil {
+				return err
+			}
+			r, err := status.Gather(c.Context, st, name, h.HTTP, host, time.Now())
 			if err != nil {
 				return err
 			}
@@ -43,91 +44,8 @@ func statusCommand(h *helper.Helper) *cli.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
-			printStatus(h.Stdout, r, host, time.Now())
+			r.WriteText(h.Stdout, host, time.Now())
 			return nil
 		},
 	}
-}
-
-// printStatus writes the report for people, e.g.
-//
-//	github.com: signed in as octocat (store auto)
-//	  token expires in 7h42m, at 2025-01-02T11:04:05+01:00
-//	  app my-app is installed on:
-//	    octocat: selected repositories; contents: write, metadata: read
-//	      octocat/hello
-//	  install it on more repositories: https://github.com/apps/my-app/installations/new
-func printStatus(w io.Writer, r *status.Report, host *origin.Origin, now time.Time) {
-	if len(r.Accounts) == 0 {
-		where := "to any GitHub server"
-		if host != nil {
-			where = "to " + host.HostPort()
-		}
-		fmt.Fprintf(w, "not signed in %s; sign in with: %s\n", where, r.SignIn)
-		return
-	}
-	for i, a := range r.Accounts {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintf(w, "%s: signed in as %s (store %s)\n", a.Host, a.Login, a.Store)
-		at := a.ExpiresAt.Local().Format(time.RFC3339)
-		if left := a.ExpiresAt.Sub(now); left > 0 {
-			fmt.Fprintf(w, "  token expires %s, at %s\n", relative(left), at)
-		} else {
-			fmt.Fprintf(w, "  token expired at %s\n", at)
-		}
-		switch {
-		case len(a.Installations) > 0:
-			fmt.Fprintf(w, "  app %s is installed on:\n", a.AppSlug)
-			for _, in := range a.Installations {
-				what := "all repositories"
-				if in.RepositorySelection == "selected" {
-					what = "selected repositories"
-				}
-				if p := permissions(in.Permissions); p != "" {
-					what += "; " + p
-				}
-				fmt.Fprintf(w, "    %s: %s\n", in.Account, what)
-				if in.RepositorySelection == "selected" && len(in.Repositories) == 0 {
-					fmt.Fprintln(w, "      (none you can reach)")
-				}
-				for _, repo := range in.Repositories {
-					fmt.Fprintf(w, "      %s\n", repo)
-				}
-			}
-		case a.Error == "":
-			fmt.Fprintln(w, "  the app is installed on no account you can reach, so git can reach no repository with this token: install the GitHub App on the repositories you need")
-		}
-		if a.InstallURL != "" {
-			fmt.Fprintf(w, "  install it on more repositories: %s\n", a.InstallURL)
-		}
-		if a.Error != "" {
-			fmt.Fprintf(w, "  error: %s\n", strings.Join(strings.Fields(a.Error), " "))
-		}
-	}
-}
-
-// relative words how long is left: "in 7h42m", "in 5m", "in 30s".
-func relative(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("in %ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("in %dm", int(d/time.Minute))
-	}
-	return fmt.Sprintf("in %dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-}
-
-func permissions(p map[string]string) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + p[k]
-	}
-	return strings.Join(parts, ", ")
 }

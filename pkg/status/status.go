@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
@@ -74,16 +72,11 @@ type Installation struct {
 // so one slow server cannot hold up the report.
 const accountWait = 60 * time.Second
 
-// Gather reports on the accounts cached for host, or for every host when
-// host is nil. It reads the store the helper would use: h.StoreName, else
-// ghapp.store for host (github.com when nil). Only a store that cannot be
-// read is an error; a failing API call goes into that account's entry.
-func Gather(ctx context.Context, h *helper.Helper, host *origin.Origin) (*Report, error) {
-	name := storeName(h, host)
-	st, err := h.Open(name, true)
-	if err != nil {
-		return nil, err
-	}
+// Gather reports on the accounts kept in st (named storeName) for host,
+// or for every host when host is nil, asking each token's API through hc
+// what it can reach. Only a store that cannot be read is an error; a
+// failing API call goes into that account's entry.
+func Gather(ctx context.Context, st store.Store, storeName string, hc *http.Client, host *origin.Origin, now time.Time) (*Report, error) {
 	toks, err := st.List()
 	if err != nil {
 		return nil, err
@@ -93,29 +86,12 @@ func Gather(ctx context.Context, h *helper.Helper, host *origin.Origin) (*Report
 		if host != nil && t.Origin != host.String() {
 			continue
 		}
-		r.Accounts = append(r.Accounts, Describe(ctx, h.HTTP, t, name, time.Now()))
+		r.Accounts = append(r.Accounts, Describe(ctx, hc, t, storeName, now))
 	}
 	if len(r.Accounts) == 0 {
 		r.SignIn = SignInCommand(host)
 	}
 	return r, nil
-}
-
-// storeName resolves the store as Logout does: the flag or environment
-// first, then configuration. Configuration that cannot be read leaves the
-// default store, which is still worth reporting on.
-func storeName(h *helper.Helper, host *origin.Origin) string {
-	if h.StoreName != "" {
-		return h.StoreName
-	}
-	o := origin.Origin{Scheme: "https", Host: "github.com"}
-	if host != nil {
-		o = *host
-	}
-	if s, err := config.Load(o.String(), h.ClientID, o.IsGitHub()); err == nil {
-		return s.Store
-	}
-	return "auto"
 }
 
 // SignInCommand is the command that signs in to host (github.com when nil).

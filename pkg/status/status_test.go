@@ -3,10 +3,8 @@ package status
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
@@ -115,16 +112,8 @@ func isolate(t *testing.T) {
 	t.Setenv("GHAPP_STORE", "")
 }
 
-// helperWith returns a Helper whose stores all hold toks, and records
-// the store names it was asked for.
-func helperWith(toks ...store.Token) (*helper.Helper, *[]string) {
-	var opened []string
-	st := &mapStore{toks: toks}
-	return &helper.Helper{Open: func(name string, _ bool) (store.Store, error) {
-		opened = append(opened, name)
-		return st, nil
-	}}, &opened
-}
+// storeWith returns a store that holds toks.
+func storeWith(toks ...store.Token) store.Store { return &mapStore{toks: toks} }
 
 // noToken fails the test if v, marshalled, holds any token the stand-in issued.
 func noToken(t *testing.T, s stand, v any) {
@@ -213,9 +202,9 @@ func TestFailingAccountIsReportedInItsEntry(t *testing.T) {
 	good := s.token(t, "https://github.com", "octocat")
 	bad := s.token(t, "https://github.com", "hubot")
 	s.Revoke(bad.AccessToken)
-	h, _ := helperWith(good, bad)
+	st := storeWith(good, bad)
 
-	r, err := Gather(context.Background(), h, nil)
+	r, err := Gather(context.Background(), st, "auto", nil, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,9 +226,9 @@ func TestGatherFiltersByHost(t *testing.T) {
 	s := newStand(t)
 	gh := s.token(t, "https://github.com", "octocat")
 	ghe := s.token(t, "https://ghe.example.com", "octocat")
-	h, _ := helperWith(gh, ghe)
+	st := storeWith(gh, ghe)
 	o, _ := origin.ParseURL("ghe.example.com")
-	r, err := Gather(context.Background(), h, &o)
+	r, err := Gather(context.Background(), st, "auto", nil, &o, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +239,7 @@ func TestGatherFiltersByHost(t *testing.T) {
 
 func TestNoTokenSaysHowToSignIn(t *testing.T) {
 	isolate(t)
-	h, _ := helperWith()
+	st := storeWith()
 	for host, want := range map[string]string{
 		"":                        "git-credential-ghapp login",
 		"https://github.com":      "git-credential-ghapp login",
@@ -265,44 +254,13 @@ func TestNoTokenSaysHowToSignIn(t *testing.T) {
 			}
 			o = &p
 		}
-		r, err := Gather(context.Background(), h, o)
+		r, err := Gather(context.Background(), st, "auto", nil, o, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Accounts == nil || len(r.Accounts) != 0 || r.SignIn != want {
 			t.Errorf("%q: accounts %#v, sign_in %q; want [] and %q", host, r.Accounts, r.SignIn, want)
 		}
-	}
-}
-
-func TestStoreFromFlagThenConfig(t *testing.T) {
-	isolate(t)
-	h, opened := helperWith()
-	if _, err := Gather(context.Background(), h, nil); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("git", "config", "--global", "ghapp.store", "tmpfs").CombinedOutput(); err != nil {
-		t.Fatalf("git config: %v %s", err, out)
-	}
-	if _, err := Gather(context.Background(), h, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.StoreName = "memory"
-	if _, err := Gather(context.Background(), h, nil); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"auto", "tmpfs", "memory"}; !slices.Equal(*opened, want) {
-		t.Errorf("stores opened: %q, want %q", *opened, want)
-	}
-}
-
-func TestUnreadableStoreIsAnError(t *testing.T) {
-	isolate(t)
-	h := &helper.Helper{Open: func(string, bool) (store.Store, error) {
-		return nil, errors.New("runtime directory is a symlink")
-	}}
-	if _, err := Gather(context.Background(), h, nil); err == nil {
-		t.Error("Gather hid a store that cannot be opened")
 	}
 }
 
