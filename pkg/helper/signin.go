@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
@@ -100,12 +99,23 @@ func (h *Helper) capExpiry(expiry, now time.Time, warn bool) time.Time {
 	return expiry
 }
 
-// loginChars is what GitHub and GitLab allow in an account name, with
-// room for Enterprise's "user_shortcode" form: nothing that could break a
-// line, a key or a terminal.
-var loginChars = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$`)
-
-func validLogin(login string) bool { return loginChars.MatchString(login) }
+// validLogin accepts what GitHub and GitLab allow in an account name,
+// with room for Enterprise's "user_shortcode" form: nothing that could
+// break a line, a key or a terminal. A loop, not a regexp: compiling one
+// at start-up would cost every cache hit.
+func validLogin(login string) bool {
+	if login == "" || len(login) > 255 || login[0] == '.' || login[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(login) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Renew trades t's refresh token for a new token, for the memory daemon
 // (ghapp.refresh). The account and settings stay those of the sign-in.
