@@ -386,15 +386,3 @@ func TestGlobalScopeIsTheDefault(t *testing.T) {
 	apply(t, o)
 	wantValues(t, filepath.Join(os.Getenv("HOME"), ".gitconfig"), "credential.https://github.com.helper", "", "ghapp")
 }
-
-func TestCanonical(t *testing.T) {
-	for in, want := range map[string]string{
-		"credential.https://GitHub.com.useHttpPath": "credential.https://GitHub.com.usehttppath",
-		"Ghapp.clientId": "ghapp.clientid",
-		"user.Name":      "user.name",
-	} {
-		if got := canonical(in); got != want {
-			t.Errorf("canonical(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -45,6 +45,8 @@ func TestBool(t *testing.T) {
 func TestCanonicalKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"ghapp.clientId": "ghapp.clientid",
+		"Ghapp.clientId": "ghapp.clientid",
+		"user.Name":      "user.name",
 		"Credential.https://GitHub.com.useHttpPath": "credential.https://GitHub.com.usehttppath",
 		"ghapp.https://h.example/o.r.clientId":      "ghapp.https://h.example/o.r.clientid",
 	} {
