@@ -73,7 +73,7 @@ func newApp(h *helper.Helper, stdin io.Reader) *cli.App {
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: &h.ClientID},
-			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.Names + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreName},
+			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.NameList() + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreName},
 		},
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{

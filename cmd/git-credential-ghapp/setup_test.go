@@ -268,14 +268,6 @@ func TestPrintStatus(t *testing.T) {
 	}
 }
 
-func TestKnownStore(t *testing.T) {
-	for name, want := range map[string]bool{"auto": true, "memory": true, "tmpfs": true, "keyring": true, "or": false, "": false, "bogus": false} {
-		if knownStore(name) != want {
-			t.Errorf("knownStore(%q) = %v", name, !want)
-		}
-	}
-}
-
 func TestRelative(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		7*time.Hour + 42*time.Minute + 59*time.Second: "in 7h42m",
