@@ -78,6 +78,9 @@ func setupCommand(h *helper.Helper) *cli.Command {
 			if len(r.Changes) == 0 {
 				fmt.Fprintf(h.Stdout, "already set up for %s %s\n", o, where)
 			}
+			for _, n := range r.Notes {
+				fmt.Fprintf(h.Stderr, "note: %s\n", n)
+			}
 			if r.NeedClientID {
 				fmt.Fprintf(h.Stderr, "note: %s needs your GitHub App's client ID before the helper can sign in: run setup again with --client-id ID, or set $GHAPP_CLIENT_ID\n", o.HostPort())
 			}

@@ -102,6 +102,9 @@ type Result struct {
 	// in sight: not in the flag, the environment, this file or git's
 	// configuration as a whole. The helper cannot sign in without one.
 	NeedClientID bool
+	// Notes are one-line remarks for the person about what was set up,
+	// which the caller prints (as "note: …") when Apply succeeds.
+	Notes []string
 }
 
 // The keys setup owns, for URL u.
@@ -173,6 +176,12 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
+	if o.Origin.Scheme == "http" {
+		// check let it through because it is this machine, but nothing
+		// stops another local user from serving that port once it is free.
+		r.Notes = append(r.Notes, plainHTTPNote(o.Origin))
+	}
+
 	// The client ID and useHttpPath go first and the helper last, so that
 	// git never runs the helper for a host that is only half set up.
 	if o.ClientID != "" {
@@ -206,6 +215,11 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 	}
 	r.Changes = append(r.Changes, Change{Op: "add", Key: helperKey(u), Value: want})
 	return r, nil
+}
+
+// plainHTTPNote says what setting up a loopback http server risks.
+func plainHTTPNote(o origin.Origin) string {
+	return fmt.Sprintf("%s is plain http: use it only for tests and demos on a single-user machine; on a shared host another user can take the port when the server stops and receive the token", o)
 }
 
 // Undo removes what Apply adds for o.Origin: each "" immediately followed
