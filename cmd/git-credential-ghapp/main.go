@@ -77,7 +77,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: clientIDFlag},
-			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.Names + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreFlag},
+			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.NameList() + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreFlag},
 		},
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os/exec"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -47,8 +46,9 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			if c.IsSet("file") && c.String("file") == "" {
 				return fmt.Errorf("--file needs the path of a git config file")
 			}
-			if s := c.String("store"); s != "" && !knownStore(s) {
-				return fmt.Errorf("unknown store %q: use %s", s, auto.Names)
+			// A name the helper does not know would make every git command fail.
+			if s := c.String("store"); s != "" && !auto.Known(s) {
+				return fmt.Errorf("unknown store %q: use %s", s, auto.NameList())
 			}
 			o, err := origin.ParseURL(c.String("host"))
 			if err != nil {
@@ -78,6 +78,9 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			if len(r.Changes) == 0 {
 				fmt.Fprintf(h.Stdout, "already set up for %s %s\n", o, where)
 			}
+			for _, n := range r.Notes {
+				fmt.Fprintf(h.Stderr, "note: %s\n", n)
+			}
 			if r.NeedClientID {
 				fmt.Fprintf(h.Stderr, "note: %s needs your GitHub App's client ID before the helper can sign in: run setup again with --client-id ID, or set $GHAPP_CLIENT_ID\n", o.HostPort())
 			}
@@ -94,17 +97,6 @@ func printChanges(h *helper.Helper, r setup.Result) {
 	for _, c := range r.Changes {
 		fmt.Fprintln(h.Stdout, c)
 	}
-}
-
-// knownStore reports whether name is one of the stores auto.Names lists,
-// so that setup never writes a helper command that fails on every run.
-func knownStore(name string) bool {
-	for _, n := range strings.FieldsFunc(auto.Names, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if n == name && n != "or" {
-			return true
-		}
-	}
-	return false
 }
 
 func firstSet(vals ...string) string {

@@ -156,3 +156,24 @@ func TestBrokenConfigFile(t *testing.T) {
 		t.Errorf("err = %v, want one line from git config", err)
 	}
 }
+
+func TestClientID(t *testing.T) {
+	isolate(t)
+	if got := ClientID("", ""); got != "" {
+		t.Errorf("nothing set: %q", got)
+	}
+	if got := ClientID("", " Iv1.config\n"); got != "Iv1.config" {
+		t.Errorf("configured only: %q", got)
+	}
+	t.Setenv("GH_SCOPED_CREDS_CLIENT_ID", "Iv1.scoped")
+	if got := ClientID("", "Iv1.config"); got != "Iv1.scoped" {
+		t.Errorf("$GH_SCOPED_CREDS_CLIENT_ID lost to git config: %q", got)
+	}
+	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
+	if got := ClientID("", "Iv1.config"); got != "Iv1.env" {
+		t.Errorf("$GHAPP_CLIENT_ID lost: %q", got)
+	}
+	if got := ClientID(" Iv1.flag ", "Iv1.config"); got != "Iv1.flag" {
+		t.Errorf("the flag lost: %q", got)
+	}
+}

@@ -8,12 +8,12 @@ package setup
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/gitconfig"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 )
 
@@ -24,14 +24,14 @@ type Scope struct {
 	File   string
 }
 
-func (s Scope) flags() []string {
+func (s Scope) flags() gitconfig.Scope {
 	switch {
 	case s.File != "":
-		return []string{"--file", s.File}
+		return gitconfig.Scope{"--file", s.File}
 	case s.System:
-		return []string{"--system"}
+		return gitconfig.Scope{"--system"}
 	}
-	return []string{"--global"}
+	return gitconfig.Scope{"--global"}
 }
 
 // String names the file for messages: "your global git config", "the
@@ -102,6 +102,9 @@ type Result struct {
 	// in sight: not in the flag, the environment, this file or git's
 	// configuration as a whole. The helper cannot sign in without one.
 	NeedClientID bool
+	// Notes are one-line remarks for the person about what was set up,
+	// which the caller prints (as "note: …") when Apply succeeds.
+	Notes []string
 }
 
 // The keys setup owns, for URL u.
@@ -173,6 +176,12 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
+	if o.Origin.Scheme == "http" {
+		// check let it through because it is this machine, but nothing
+		// stops another local user from serving that port once it is free.
+		r.Notes = append(r.Notes, plainHTTPNote(o.Origin))
+	}
+
 	// The client ID and useHttpPath go first and the helper last, so that
 	// git never runs the helper for a host that is only half set up.
 	if o.ClientID != "" {
@@ -191,7 +200,7 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 			return r, nil
 		}
 		old := vals[i+1]
-		if err := g.write(ctx, "--replace-all", helperKey(u), want, exact(old)); err != nil {
+		if err := g.write(ctx, "--replace-all", helperKey(u), want, gitconfig.ExactValue(old)); err != nil {
 			return r, err
 		}
 		r.Changes = append(r.Changes, Change{Op: "set", Key: helperKey(u), Value: want, Replaced: true, Was: old})
@@ -206,6 +215,11 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 	}
 	r.Changes = append(r.Changes, Change{Op: "add", Key: helperKey(u), Value: want})
 	return r, nil
+}
+
+// plainHTTPNote says what setting up a loopback http server risks.
+func plainHTTPNote(o origin.Origin) string {
+	return fmt.Sprintf("%s is plain http: use it only for tests and demos on a single-user machine; on a shared host another user can take the port when the server stops and receive the token", o)
 }
 
 // Undo removes what Apply adds for o.Origin: each "" immediately followed
@@ -242,8 +256,8 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 		}
 		// useHttpPath is a setting of git's, which the person may have
 		// wanted anyway: take it back only along with the helper.
-		if p := file.entries(httpPathKey(u)); len(p) == 1 && !p[0].valueless && p[0].value == "true" {
-			if err := g.write(ctx, "--unset-all", httpPathKey(u), exact("true")); err != nil {
+		if p := file.entries(httpPathKey(u)); len(p) == 1 && !p[0].Valueless && p[0].Value == "true" {
+			if err := g.write(ctx, "--unset-all", httpPathKey(u), gitconfig.ExactValue("true")); err != nil {
 				return r, err
 			}
 			r.Changes = append(r.Changes, Change{Op: "remove", Key: httpPathKey(u), Value: "true"})
@@ -255,7 +269,7 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 			continue
 		}
 		seen[id] = true
-		if err := g.write(ctx, "--unset-all", clientIDKey(u), exact(id)); err != nil {
+		if err := g.write(ctx, "--unset-all", clientIDKey(u), gitconfig.ExactValue(id)); err != nil {
 			return r, err
 		}
 		r.Changes = append(r.Changes, Change{Op: "remove", Key: clientIDKey(u), Value: id})
@@ -278,36 +292,21 @@ func lastPair(vals []string) int {
 	return -1
 }
 
-// isTrue reads a git boolean that is true.
+// isTrue reports whether v, written with "=", is a true git boolean.
 func isTrue(v string) bool {
-	switch strings.ToLower(v) {
-	case "true", "yes", "on", "1":
-		return true
-	}
-	return false
+	b, ok := gitconfig.Entry{Value: v}.Bool()
+	return ok && b
 }
 
-// exact is a value pattern (an extended regular expression, which every
-// git understands, unlike --fixed-value) matching exactly v.
-func exact(v string) string {
-	return "^" + regexp.QuoteMeta(v) + "$"
-}
-
-// entry is one key = value line of a config file.
-type entry struct {
-	key       string // canonical: section and name in lower case, subsection as written
-	value     string
-	valueless bool // written without "=", which git reads as true
-}
-
-type entries []entry
+// entries are the lines of one or more config files, in file order.
+type entries []gitconfig.Entry
 
 // entries returns the lines for key (as spelled in this package).
-func (es entries) entries(key string) []entry {
-	want := canonical(key)
-	var out []entry
+func (es entries) entries(key string) []gitconfig.Entry {
+	want := gitconfig.CanonicalKey(key)
+	var out []gitconfig.Entry
 	for _, e := range es {
-		if e.key == want {
+		if e.Key == want {
 			out = append(out, e)
 		}
 	}
@@ -317,22 +316,11 @@ func (es entries) entries(key string) []entry {
 func (es entries) values(key string) []string {
 	var out []string
 	for _, e := range es.entries(key) {
-		if !e.valueless {
-			out = append(out, e.value)
+		if !e.Valueless {
+			out = append(out, e.Value)
 		}
 	}
 	return out
-}
-
-// canonical spells a key as git config lists it: section and name are
-// case-insensitive and listed in lower case; the subsection is not.
-func canonical(key string) string {
-	first := strings.IndexByte(key, '.')
-	last := strings.LastIndexByte(key, '.')
-	if first == last {
-		return strings.ToLower(key)
-	}
-	return strings.ToLower(key[:first]) + key[first:last] + strings.ToLower(key[last:])
 }
 
 // gitConfig runs git config on one scope.
@@ -340,30 +328,22 @@ type gitConfig struct {
 	scope Scope
 }
 
-// read returns every credential.* and ghapp.* line in the files flags name
-// (no flags: git's configuration as a whole), in file order.
-func (g gitConfig) read(ctx context.Context, flags []string) (entries, error) {
-	args := append([]string{"config", "-z"}, flags...)
-	out, code, err := config.Git(ctx, append(args, "--get-regexp", `^(credential|ghapp)\.`)...)
-	if code == 1 { // nothing matched, or no such file yet
-		return nil, nil
-	}
+// read returns every credential.* and ghapp.* line in the files scope
+// names (nil: git's configuration as a whole), in file order.
+func (g gitConfig) read(ctx context.Context, scope gitconfig.Scope) (entries, error) {
+	es, err := gitconfig.Read(ctx, scope, "credential", "ghapp")
 	if err != nil {
-		what := "git's configuration"
-		if flags != nil {
-			what = g.scope.String()
-		}
-		return nil, fmt.Errorf("cannot read %s: %v", what, err)
-	}
-	var es entries
-	for _, rec := range strings.Split(string(out), "\x00") {
-		if rec == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(rec, "\n")
-		es = append(es, entry{key: k, value: v, valueless: !ok})
+		return nil, fmt.Errorf("cannot read %s: %v", g.what(scope), err)
 	}
 	return es, nil
+}
+
+// what names the files scope reads, for messages.
+func (g gitConfig) what(scope gitconfig.Scope) string {
+	if scope == nil {
+		return "git's configuration"
+	}
+	return g.scope.String()
 }
 
 // hasClientID reports whether a client ID for o is set in file or, for
@@ -384,16 +364,14 @@ func (g gitConfig) hasClientID(ctx context.Context, file entries, o origin.Origi
 		// Only a ghapp.<url>.clientId makes another host served.
 		return false, nil
 	}
-	if os.Getenv("GHAPP_CLIENT_ID") != "" || os.Getenv("GH_SCOPED_CREDS_CLIENT_ID") != "" {
-		return true, nil
-	}
-	for _, flags := range [][]string{g.scope.flags(), nil} {
-		args := append(append([]string{"config"}, flags...), "--get-urlmatch", "ghapp.clientId", o.String())
-		out, code, err := config.Git(ctx, args...)
-		if err != nil && code != 1 {
-			return false, fmt.Errorf("cannot read %s: %v", g.scope.String(), err)
+	// The file may not be one git reads by itself (--file): ask it, then
+	// git's configuration as a whole, what the helper would use.
+	for _, scope := range []gitconfig.Scope{g.scope.flags(), nil} {
+		keys, err := gitconfig.URLMatch(ctx, scope, "ghapp", o.String())
+		if err != nil {
+			return false, fmt.Errorf("cannot read %s: %v", g.what(scope), err)
 		}
-		if strings.TrimSpace(string(out)) != "" {
+		if config.ClientID("", keys["ghapp.clientid"].Value) != "" {
 			return true, nil
 		}
 	}
@@ -404,7 +382,7 @@ func (g gitConfig) hasClientID(ctx context.Context, file entries, o origin.Origi
 // already satisfies ok.
 func (g gitConfig) setSingle(ctx context.Context, r *Result, file entries, key, want string, ok func(string) bool) error {
 	es := file.entries(key)
-	if len(es) == 1 && !es[0].valueless && ok(es[0].value) {
+	if len(es) == 1 && !es[0].Valueless && ok(es[0].Value) {
 		return nil
 	}
 	if err := g.write(ctx, "--replace-all", key, want); err != nil {
@@ -414,7 +392,7 @@ func (g gitConfig) setSingle(ctx context.Context, r *Result, file entries, key, 
 	if len(es) > 0 {
 		var was []string
 		for _, e := range es {
-			was = append(was, e.value)
+			was = append(was, e.Value)
 		}
 		c.Replaced, c.Was = true, strings.Join(was, ", ")
 	}
@@ -439,7 +417,7 @@ func (g gitConfig) removeValues(ctx context.Context, key string, removed, keep [
 				continue
 			}
 			done[v] = true
-			if err := g.write(ctx, "--unset-all", key, exact(v)); err != nil {
+			if err := g.write(ctx, "--unset-all", key, gitconfig.ExactValue(v)); err != nil {
 				return err
 			}
 		}
@@ -466,18 +444,16 @@ func (g gitConfig) dropIfEmpty(ctx context.Context, section, sub string) {
 	}
 	prefix := section + "." + sub + "."
 	for _, e := range es {
-		if strings.HasPrefix(e.key, prefix) && !strings.Contains(e.key[len(prefix):], ".") {
+		if strings.HasPrefix(e.Key, prefix) && !strings.Contains(e.Key[len(prefix):], ".") {
 			return
 		}
 	}
-	args := append(append([]string{"config"}, g.scope.flags()...), "--remove-section", section+"."+sub)
-	config.Git(ctx, args...)
+	gitconfig.Write(ctx, g.scope.flags(), "--remove-section", section+"."+sub)
 }
 
 // write runs one changing git config command on the scope.
 func (g gitConfig) write(ctx context.Context, args ...string) error {
-	full := append(append([]string{"config"}, g.scope.flags()...), args...)
-	if _, _, err := config.Git(ctx, full...); err != nil {
+	if err := gitconfig.Write(ctx, g.scope.flags(), args...); err != nil {
 		return fmt.Errorf("cannot change %s: %v (%s)", g.scope.String(), err, g.scope.fix())
 	}
 	return nil

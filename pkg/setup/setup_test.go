@@ -348,6 +348,26 @@ func TestRefusedInput(t *testing.T) {
 	apply(t, p)
 }
 
+func TestPlainHTTPIsSaidPlainly(t *testing.T) {
+	isolate(t)
+	f := configFile(t, "")
+	p := opts(t, f, "http://127.0.0.1:8080")
+	p.ClientID = clientID
+	want := []string{"http://127.0.0.1:8080 is plain http: use it only for tests and demos on a single-user machine; on a shared host another user can take the port when the server stops and receive the token"}
+	if r := apply(t, p); !slices.Equal(r.Notes, want) {
+		t.Errorf("first setup notes %q, want %q", r.Notes, want)
+	}
+	// Said every time, also when there is nothing to change.
+	if r := apply(t, p); len(r.Changes) != 0 || !slices.Equal(r.Notes, want) {
+		t.Errorf("second setup: changes %q, notes %q", lines(r), r.Notes)
+	}
+	p = opts(t, f, "https://127.0.0.1:8443")
+	p.ClientID = clientID
+	if r := apply(t, p); len(r.Notes) != 0 {
+		t.Errorf("https has notes: %q", r.Notes)
+	}
+}
+
 func TestUnwritableFileIsOneLineWithTheFix(t *testing.T) {
 	isolate(t)
 	o := opts(t, filepath.Join(t.TempDir(), "missing-dir", "gitconfig"), gh)
@@ -385,16 +405,4 @@ func TestGlobalScopeIsTheDefault(t *testing.T) {
 	o.Scope, o.ClientID = Scope{}, clientID
 	apply(t, o)
 	wantValues(t, filepath.Join(os.Getenv("HOME"), ".gitconfig"), "credential.https://github.com.helper", "", "ghapp")
-}
-
-func TestCanonical(t *testing.T) {
-	for in, want := range map[string]string{
-		"credential.https://GitHub.com.useHttpPath": "credential.https://GitHub.com.usehttppath",
-		"Ghapp.clientId": "ghapp.clientid",
-		"user.Name":      "user.name",
-	} {
-		if got := canonical(in); got != want {
-			t.Errorf("canonical(%q) = %q, want %q", in, got, want)
-		}
-	}
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/tmpfs"
 )
 
-// Names lists the stores Open knows, for help and error messages.
-const Names = "auto, memory, tmpfs or keyring"
+// Names lists the stores Open knows; see Known and NameList.
+var Names = []string{"auto", "memory", "tmpfs", "keyring"}
 
 // Options say where the stores live.
 type Options struct {
@@ -61,7 +61,7 @@ func Open(name string, o Options) (store.Store, error) {
 		f.mem = m
 		return f, nil
 	}
-	return nil, fmt.Errorf("unknown store %q: use %s", name, Names)
+	return nil, fmt.Errorf("unknown store %q: use %s", name, NameList())
 }
 
 // fallback is the memory store until its daemon fails to start; from then

@@ -72,7 +72,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("Open(%q): %v", name, err)
 		}
 	}
-	if _, err := Open("floppy", Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), Names) {
+	if _, err := Open("floppy", Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), NameList()) {
 		t.Errorf("Open(floppy) = %v, want an error naming the stores", err)
 	}
 }
