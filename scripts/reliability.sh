@@ -25,7 +25,7 @@ out=docs/reliability.md
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-tests='^(TestFault|TestHostile|TestHostConfusion)'
+tests='^(TestFault|TestHostile|TestHostConfusion|TestTrust)'
 pkgs='./cmd/git-credential-ghapp ./pkg/store/memory'
 testcmd="GHAPP_RELIABILITY_FULL=1 go test -count=1 -v -timeout 15m -parallel 8 -run '$tests' $pkgs"
 
@@ -91,7 +91,7 @@ skip=$(awk -F'\t' '$5 == "SKIP"' "$work/rows" | wc -l)
 	echo "Measurements name the GitHub stand-in \`127.0.0.1:PORT\` and the runtime"
 	echo "directory \`\$GHAPP_RUNTIME_DIR\`, since both change from run to run. Times are"
 	echo "wall-clock times of whole processes on the machine above."
-	for area in "fuzzing" "fault injection" "hostile neighbours" "host confusion"; do
+	for area in "fuzzing" "fault injection" "hostile neighbours" "host confusion" "untrusted input"; do
 		echo
 		echo "## ${area^}"
 		echo
@@ -103,7 +103,7 @@ skip=$(awk -F'\t' '$5 == "SKIP"' "$work/rows" | wc -l)
 				printf "| %s | %s | %s | %s |\n", $2, $3, $4, ($5 == "PASS" ? "pass" : $5 == "FAIL" ? "**FAIL**" : "skip")
 			}'
 	done
-	others=$(awk -F'\t' '$1 != "fuzzing" && $1 != "fault injection" && $1 != "hostile neighbours" && $1 != "host confusion"' "$work/rows")
+	others=$(awk -F'\t' '$1 != "fuzzing" && $1 != "fault injection" && $1 != "hostile neighbours" && $1 != "host confusion" && $1 != "untrusted input"' "$work/rows")
 	if [ -n "$others" ]; then
 		echo
 		echo "## Other"
