@@ -214,12 +214,6 @@ func testPutReplaces(t *testing.T, s store.Store) {
 	put(t, s, renewed)
 	wantGet(t, s, gh, "octocat", renewed)
 	wantList(t, s, renewed, other)
-
-	// Replacing with an older token is a replacement too, not a merge.
-	older := tok(gh, "octocat", 2*time.Hour)
-	put(t, s, older)
-	wantGet(t, s, gh, "octocat", older)
-	wantGet(t, s, gh, "", other)
 }
 
 func testDelete(t *testing.T, s store.Store) {
