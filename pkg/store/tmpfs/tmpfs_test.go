@@ -276,6 +276,23 @@ func TestFilesArePrivate(t *testing.T) {
 	}
 }
 
+func TestRefreshTokenNotWritten(t *testing.T) {
+	const gh = "https://github.com"
+	s := open(t, shmDir(t))
+	tk := token(gh, "octocat")
+	tk.RefreshToken, tk.RefreshUntil = "ghr_fake_refresh", time.Now().Add(time.Hour)
+	if err := s.Put(tk); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.tokenFile(gh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "ghr_") || strings.Contains(string(data), "refresh") {
+		t.Error("the token file holds the refresh token")
+	}
+}
+
 func TestExpiredIsErased(t *testing.T) {
 	const gh = "https://github.com"
 	s := open(t, shmDir(t))
