@@ -82,7 +82,7 @@ func (d files) Keys() ([]string, error) {
 		return nil, nil // removed under us: nothing is kept
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot list the token files in %s: %v", d, blob.Unwrap(err))
+		return nil, err // names the directory; Open checked it, so this is rare
 	}
 	var keys []string
 	for _, e := range entries {
