@@ -9,24 +9,21 @@
 package keyring
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
 	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/blob"
 )
 
 const (
@@ -36,21 +33,16 @@ const (
 	// callWait bounds one keychain call; it may have to wait for the user
 	// to unlock the keychain.
 	callWait = 30 * time.Second
-	// writeWait bounds the wait for the store-wide lock, held by a writer
-	// for a few keychain calls.
-	writeWait  = 2 * time.Minute
-	writePoll  = 5 * time.Millisecond
-	signinPoll = 50 * time.Millisecond
 )
 
 // ErrNoSecretService is returned by Open on Linux and BSD when no Secret
 // Service can be reached.
 var ErrNoSecretService = errors.New("no Secret Service answers on this machine (the keyring store needs one); use ghapp.store=memory")
 
-// Store keeps tokens in a keychain and its locks in files in lockDir.
+// Store keeps tokens in a keychain and its locks in files.
 type Store struct {
-	kr      secrets
-	lockDir string
+	*blob.Store
+	kr secrets
 }
 
 var _ store.Store = (*Store)(nil)
@@ -63,13 +55,26 @@ type secrets interface {
 	Delete(user string) error
 }
 
+func newStore(kr secrets, lockDir string) *Store {
+	return &Store{Store: blob.New(keychain{kr}, blob.Options{
+		LockDir:   lockDir,
+		Prepare:   prepareLockDir,
+		WriteLock: "keyring.lock",
+		// A writer holds the lock for a few keychain calls, each of which
+		// may wait for the user to unlock the keychain.
+		WriteWait: 2 * time.Minute,
+		WritePoll: 5 * time.Millisecond,
+		Name:      "the keyring store",
+	}), kr: kr}
+}
+
 // Open returns the store in the OS keychain. Where a Secret Service is
 // needed, it checks first that one answers, and fails fast if not.
 func Open() (*Store, error) {
 	if openOverride != nil {
 		return openOverride()
 	}
-	s := &Store{kr: system{}, lockDir: defaultLockDir()}
+	s := newStore(system{}, defaultLockDir())
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		return s, nil
 	}
@@ -91,126 +96,30 @@ var openOverride func() (*Store, error)
 // tests of code that uses the keyring store; its locks are files in
 // lockDir, so processes sharing lockDir exclude each other.
 func OpenMock(lockDir string) *Store {
-	return &Store{kr: &mock{items: map[string]string{}}, lockDir: lockDir}
+	return newStore(&mock{items: map[string]string{}}, lockDir)
 }
 
-// Get returns the token for origin and login, or the newest on origin if
-// login is empty.
-func (s *Store) Get(origin, login string) (store.Token, error) {
-	toks, err := s.read(origin)
-	if err != nil {
-		return store.Token{}, err
-	}
-	if live := store.Unexpired(toks, time.Now()); len(live) < len(toks) {
-		if err := s.update(origin, func(ts []store.Token) []store.Token { return ts }); err != nil {
-			return store.Token{}, err
-		}
-		toks = live
-	}
-	return store.Pick(toks, origin, login)
-}
+// keychain is the store's keychain as a blob.Medium: an item per origin, whose user
+// is the origin, and the index of origins, since keychains cannot be
+// listed portably. The index gains an origin before its item and loses it
+// after, so it never misses an item that exists.
+type keychain struct{ kr secrets }
 
-// Put keeps t, replacing the token for the same origin and login.
-func (s *Store) Put(t store.Token) error {
-	if t.Origin == "" || t.Login == "" {
-		return errors.New("refusing to keep a token without an origin and a login")
-	}
-	// A refresh token outlives the session by months: never in a file or
-	// a keychain, whatever the caller asks.
-	t.RefreshToken, t.RefreshUntil = "", time.Time{}
-	return s.update(t.Origin, func(ts []store.Token) []store.Token {
-		return append(store.Drop(ts, t.Origin, t.Login), t)
-	})
-}
+func (keychain) Key(origin string) string { return origin }
 
-// Delete forgets the token for origin and login, or every token on origin
-// if login is empty.
-func (s *Store) Delete(origin, login string) error {
-	return s.update(origin, func(ts []store.Token) []store.Token { return store.Drop(ts, origin, login) })
-}
-
-// List returns every unexpired token, newest first.
-func (s *Store) List() ([]store.Token, error) {
-	origins, err := s.index()
-	if err != nil {
-		return nil, err
-	}
-	var all []store.Token
-	for _, o := range origins {
-		toks, err := s.read(o)
-		if err != nil {
-			return nil, err
-		}
-		live := store.Unexpired(toks, time.Now())
-		if len(live) < len(toks) {
-			if err := s.update(o, func(ts []store.Token) []store.Token { return ts }); err != nil {
-				return nil, err
-			}
-		}
-		all = append(all, live...)
-	}
-	store.SortNewestFirst(all)
-	return all, nil
-}
-
-// Lock holds an advisory lock on a file named after origin and login; the
-// kernel releases it when the holder exits, however it exits.
-func (s *Store) Lock(ctx context.Context, origin, login string) (func(), error) {
-	return s.lockFile(ctx, "signin-"+hash(origin+"\n"+login)+".lock", signinPoll)
-}
-
-// read returns origin's tokens: none if the item is missing or does not
-// parse (the next write replaces it).
-func (s *Store) read(origin string) ([]store.Token, error) {
-	v, err := s.kr.Get(origin)
+func (it keychain) Read(origin string) ([]byte, error) {
+	v, err := it.kr.Get(origin)
 	if errors.Is(err, gokeyring.ErrNotFound) {
-		return nil, nil
+		return nil, fs.ErrNotExist
 	}
-	if err != nil {
-		return nil, err
-	}
-	var toks []store.Token
-	if json.Unmarshal([]byte(v), &toks) != nil {
-		return nil, nil
-	}
-	return toks, nil
+	return []byte(v), err
 }
 
-// update replaces origin's item with change applied to its unexpired
-// tokens, under a store-wide lock so that concurrent writers don't lose
-// each other's changes. The index gains an origin before its item and
-// loses it after, so it never misses an item that exists.
-func (s *Store) update(origin string, change func([]store.Token) []store.Token) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeWait)
-	defer cancel()
-	unlock, err := s.lockFile(ctx, "keyring.lock", writePoll)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("the keyring store stayed locked for %v; another git-credential-ghapp seems stuck (end it and retry)", writeWait)
-	}
-	if err != nil {
+func (it keychain) Write(origin string, data []byte) error {
+	if err := it.setIndex(origin, true); err != nil {
 		return err
 	}
-	defer unlock()
-
-	toks, err := s.read(origin)
-	if err != nil {
-		return err
-	}
-	toks = change(store.Unexpired(toks, time.Now()))
-	if len(toks) == 0 {
-		if err := s.kr.Delete(origin); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
-			return err
-		}
-		return s.setIndex(origin, false)
-	}
-	data, err := json.Marshal(toks)
-	if err != nil {
-		return err
-	}
-	if err := s.setIndex(origin, true); err != nil {
-		return err
-	}
-	if err := s.kr.Set(origin, string(data)); errors.Is(err, gokeyring.ErrSetDataTooBig) {
+	if err := it.kr.Set(origin, string(data)); errors.Is(err, gokeyring.ErrSetDataTooBig) {
 		return fmt.Errorf("the accounts kept for %s are too many for one keychain item; forget some, or use ghapp.store=memory", origin)
 	} else if err != nil {
 		return err
@@ -218,9 +127,16 @@ func (s *Store) update(origin string, change func([]store.Token) []store.Token) 
 	return nil
 }
 
-// index returns the origins that may have an item.
-func (s *Store) index() ([]string, error) {
-	v, err := s.kr.Get(indexUser)
+func (it keychain) Remove(origin string) error {
+	if err := it.kr.Delete(origin); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+		return err
+	}
+	return it.setIndex(origin, false)
+}
+
+// Keys returns the origins in the index.
+func (it keychain) Keys() ([]string, error) {
+	v, err := it.kr.Get(indexUser)
 	if errors.Is(err, gokeyring.ErrNotFound) {
 		return nil, nil
 	}
@@ -236,8 +152,8 @@ func (s *Store) index() ([]string, error) {
 
 // setIndex adds origin to the index or removes it; the caller holds the
 // store-wide lock.
-func (s *Store) setIndex(origin string, present bool) error {
-	origins, err := s.index()
+func (it keychain) setIndex(origin string, present bool) error {
+	origins, err := it.Keys()
 	if err != nil {
 		return err
 	}
@@ -251,7 +167,7 @@ func (s *Store) setIndex(origin string, present bool) error {
 		origins = slices.Delete(origins, i, i+1)
 	}
 	if len(origins) == 0 {
-		if err := s.kr.Delete(indexUser); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
+		if err := it.kr.Delete(indexUser); err != nil && !errors.Is(err, gokeyring.ErrNotFound) {
 			return err
 		}
 		return nil
@@ -260,25 +176,7 @@ func (s *Store) setIndex(origin string, present bool) error {
 	if err != nil {
 		return err
 	}
-	return s.kr.Set(indexUser, string(data))
-}
-
-// lockFile takes an exclusive lock on the file name in s.lockDir, retrying
-// every poll until ctx is done. Lock files are kept: removing one would
-// race with the next locker.
-func (s *Store) lockFile(ctx context.Context, name string, poll time.Duration) (func(), error) {
-	if err := prepareLockDir(s.lockDir); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(s.lockDir, name)
-	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|noFollow), flock.SetPermissions(0o600))
-	if _, err := l.TryLockContext(ctx, poll); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("cannot lock %s: %v", path, err)
-	}
-	return func() { l.Unlock() }, nil
+	return it.kr.Set(indexUser, string(data))
 }
 
 // system is the OS keychain through go-keyring, with every call bounded.
@@ -345,9 +243,4 @@ func (m *mock) Delete(user string) error {
 	}
 	delete(m.items, user)
 	return nil
-}
-
-func hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:8])
 }

@@ -72,6 +72,23 @@ func TestNothingLeftBehind(t *testing.T) {
 	}
 }
 
+func TestRefreshTokenNotWritten(t *testing.T) {
+	const gh = "https://github.com"
+	s := OpenMock(lockDir(t))
+	tk := token(gh, "octocat", time.Now().Add(time.Hour))
+	tk.RefreshToken, tk.RefreshUntil = "ghr_fake_refresh", time.Now().Add(time.Hour)
+	if err := s.Put(tk); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.kr.Get(gh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(v, "ghr_") || strings.Contains(v, "refresh") {
+		t.Error("the keychain item holds the refresh token")
+	}
+}
+
 func TestExpiredIsErased(t *testing.T) {
 	const gh = "https://github.com"
 	s := OpenMock(lockDir(t))

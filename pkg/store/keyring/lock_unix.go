@@ -2,13 +2,7 @@
 
 package keyring
 
-import (
-	"syscall"
-
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
-)
-
-const noFollow = syscall.O_NOFOLLOW
+import "github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 
 func defaultLockDir() string { return runtimedir.Path() }
 

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 )
 
-const noFollow = 0
-
 // defaultLockDir is in the user's profile: lock files hold no secrets, and
 // Windows has no per-user memory file system to put them on.
 func defaultLockDir() string {

@@ -21,7 +21,7 @@ func init() {
 		return
 	}
 	openOverride = func() (*Store, error) {
-		return &Store{kr: fileKeychain(dir), lockDir: dir}, nil
+		return newStore(fileKeychain(dir), dir), nil
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EmptyLoginIsNewest", testEmptyLoginIsNewest},
 		{"KeptApart", testKeptApart},
 		{"PutReplaces", testPutReplaces},
+		{"Stale", testStale},
+		{"LoginCase", testLoginCase},
+		{"ReachRoundTrip", testReachRoundTrip},
+		{"RefreshNotHandedOut", testRefreshNotHandedOut},
 		{"Delete", testDelete},
 		{"Expired", testExpired},
 		{"ListNewestFirst", testListNewestFirst},
@@ -61,7 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 // tok returns a complete token minted age ago that expires in 8 hours.
 func tok(origin, login string, age time.Duration) store.Token {
-	now := time.Now()
+	now := time.Now().Round(0) // as a store gives it back, without a monotonic reading
 	return store.Token{
 		Origin:      origin,
 		Login:       login,
@@ -107,7 +112,25 @@ func diff(want, got store.Token) string {
 	if !got.Minted.Equal(want.Minted) {
 		add("Minted", want.Minted, got.Minted)
 	}
+	if !sameReach(want.Reach, got.Reach) {
+		add("Reach", reachString(want.Reach), reachString(got.Reach))
+	}
 	return strings.Join(d, "; ")
+}
+
+func sameReach(a, b *store.Reach) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Checked.Equal(b.Checked) && a.AppSlug == b.AppSlug && a.Omitted == b.Omitted &&
+		slices.Equal(a.Accounts, b.Accounts) && slices.Equal(a.Repos, b.Repos)
+}
+
+func reachString(r *store.Reach) string {
+	if r == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("{%v %q %q %q omitted %d}", r.Checked, r.AppSlug, r.Accounts, r.Repos, r.Omitted)
 }
 
 func put(t *testing.T, s store.Store, toks ...store.Token) {
@@ -214,12 +237,90 @@ func testPutReplaces(t *testing.T, s store.Store) {
 	put(t, s, renewed)
 	wantGet(t, s, gh, "octocat", renewed)
 	wantList(t, s, renewed, other)
+}
 
-	// Replacing with an older token is a replacement too, not a merge.
-	older := tok(gh, "octocat", 2*time.Hour)
-	put(t, s, older)
-	wantGet(t, s, gh, "octocat", older)
-	wantGet(t, s, gh, "", other)
+// testStale checks that a late write-back of an older token does not undo
+// a newer sign-in or renewal.
+func testStale(t *testing.T, s store.Store) {
+	kept := tok(gh, "octocat", time.Minute)
+	put(t, s, kept)
+	for _, login := range []string{"octocat", "OctoCat"} {
+		older := tok(gh, login, 2*time.Minute)
+		if err := s.Put(older); !errors.Is(err, store.ErrStale) {
+			t.Errorf("Put(%s) of a token minted before the kept one: %v; want store.ErrStale", login, err)
+		}
+		wantGet(t, s, gh, "octocat", kept)
+	}
+	wantList(t, s, kept)
+}
+
+// testLoginCase checks that logins are one account whatever their case,
+// and that a token keeps the spelling it was put with.
+func testLoginCase(t *testing.T, s store.Store) {
+	a := tok(gh, "octocat", time.Hour)
+	put(t, s, a)
+	wantGet(t, s, gh, "OctoCat", a)
+	wantGet(t, s, gh, "OCTOCAT", a)
+
+	upper := tok(gh, "OCTOCAT", 0)
+	put(t, s, upper)
+	wantGet(t, s, gh, "octocat", upper)
+	wantList(t, s, upper)
+
+	if err := s.Delete(gh, "OctoCat"); err != nil {
+		t.Fatalf("Delete(%q, OctoCat): %v", gh, err)
+	}
+	wantNotFound(t, s, gh, "octocat")
+	wantNotFound(t, s, gh, "OCTOCAT")
+	wantList(t, s)
+}
+
+func testReachRoundTrip(t *testing.T, s store.Store) {
+	a := tok(gh, "octocat", time.Minute)
+	a.Reach = &store.Reach{
+		Checked:  time.Now().Add(-time.Minute),
+		AppSlug:  "fake-app",
+		Accounts: []string{"octo-org", "octocat"},
+		Repos:    []string{"hubot/hello-world", "other/repo"},
+		Omitted:  3,
+	}
+	bare := tok(gh, "hubot", 0)
+	bare.Reach = &store.Reach{Checked: time.Now()} // checked, and reaching nothing
+	put(t, s, a, bare)
+	wantGet(t, s, gh, "octocat", a)
+	wantGet(t, s, gh, "hubot", bare)
+	wantList(t, s, bare, a)
+}
+
+// testRefreshNotHandedOut checks that a refresh token, which outlives the
+// session by months, is never handed out, and never kept by a store that
+// writes outside the process (one without KeepsRefreshTokens).
+func testRefreshNotHandedOut(t *testing.T, s store.Store) {
+	k, ok := s.(interface{ KeepsRefreshTokens() bool })
+	keeps := ok && k.KeepsRefreshTokens()
+	a := tok(gh, "octocat", 0)
+	a.RefreshToken, a.RefreshUntil = "ghr_fake_refresh", time.Now().Add(30*24*time.Hour)
+	put(t, s, a)
+
+	got, err := s.Get(gh, "octocat")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	list, err := s.List()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List = %d tokens, %v; want 1", len(list), err)
+	}
+	for what, g := range map[string]store.Token{"Get": got, "List": list[0]} {
+		if d := diff(a, g); d != "" {
+			t.Errorf("%s: %s", what, d)
+		}
+		if g.RefreshToken != "" {
+			t.Errorf("%s handed out the refresh token %s", what, redact(g.RefreshToken))
+		}
+		if !keeps && !g.RefreshUntil.IsZero() {
+			t.Errorf("%s returned RefreshUntil %v from a store that does not keep refresh tokens", what, g.RefreshUntil)
+		}
+	}
 }
 
 func testDelete(t *testing.T, s store.Store) {

@@ -4,6 +4,7 @@ package tmpfs
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/blob"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/storetest"
 )
 
@@ -267,10 +269,27 @@ func TestFilesArePrivate(t *testing.T) {
 			t.Errorf("%s has mode %v; want a regular 0600 file", e.Name(), fi.Mode())
 		}
 	}
-	want := []string{"signin-" + hash(gh+"\noctocat") + ".lock", "store.lock", "tokens-" + hash(gh) + ".json", "tokens-" + hash(other) + ".json"}
+	want := []string{"signin-" + blob.Hash(gh+"\noctocat") + ".lock", "store.lock", "tokens-" + blob.Hash(gh) + ".json", "tokens-" + blob.Hash(other) + ".json"}
 	sort.Strings(want)
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("the directory holds %q; want %q (no temporary files left)", names, want)
+	}
+}
+
+func TestRefreshTokenNotWritten(t *testing.T) {
+	const gh = "https://github.com"
+	s := open(t, shmDir(t))
+	tk := token(gh, "octocat")
+	tk.RefreshToken, tk.RefreshUntil = "ghr_fake_refresh", time.Now().Add(time.Hour)
+	if err := s.Put(tk); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.tokenFile(gh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "ghr_") || strings.Contains(string(data), "refresh") {
+		t.Error("the token file holds the refresh token")
 	}
 }
 
@@ -300,7 +319,14 @@ func TestExpiredIsErased(t *testing.T) {
 // writeRaw writes toks as origin's token file, bypassing the store's checks.
 func writeRaw(t *testing.T, s *Store, origin string, toks ...store.Token) {
 	t.Helper()
-	if err := s.write(s.tokenFile(origin), toks); err != nil {
+	data, err := json.Marshal(toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.files.Write(s.files.Key(origin), data); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// tokenFile names the file of origin's accounts.
+func (s *Store) tokenFile(origin string) string { return s.files.path(s.files.Key(origin)) }

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package blob
+
+// Windows has no O_NOFOLLOW; its lock directory is in the user's profile.
+const noFollow = 0
