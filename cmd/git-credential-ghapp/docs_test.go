@@ -646,7 +646,7 @@ func parseSources(t *testing.T) []source {
 			}
 			if d.IsDir() {
 				switch d.Name() {
-				case "testdata", "githubtest", "reliabilitytest", "storetest":
+				case "testdata", "githubtest", "reliabilitytest", "storetest", "testsupport":
 					return filepath.SkipDir
 				}
 				return nil
