@@ -96,10 +96,8 @@ func answerError(resp *http.Response, target string) error {
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	// Answers net/http does not follow on its own (304, 300, a 307 with
-	// no way to resend the body) are still not followed here.
-	if loc, err := resp.Location(); err == nil {
-		return redirectTo(loc)
+	if re := Redirected(resp); re != nil {
+		return re
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	return &StatusError{URL: target, Status: resp.StatusCode, Message: message(body)}
@@ -165,6 +163,20 @@ type RedirectError struct {
 
 func (e *RedirectError) Error() string {
 	return "the server redirected to " + e.Location + "; the helper sends tokens only to the server they were minted for"
+}
+
+// Redirected returns the redirect resp asks for, or nil. Answers net/http
+// does not follow on its own (300, 304, a 307 whose body cannot be sent
+// again) reach the caller, and are not to be followed either.
+func Redirected(resp *http.Response) *RedirectError {
+	if resp.StatusCode/100 != 3 {
+		return nil
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		return nil
+	}
+	return redirectTo(loc)
 }
 
 func redirectTo(u *url.URL) *RedirectError {
