@@ -30,7 +30,7 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token,
 	case errors.As(err, &re):
 		return nil, fmt.Errorf("%s refused to renew the token: %s", host(f.TokenURL), describe(re.ErrorCode, re.ErrorDescription))
 	case err != nil:
-		return nil, fmt.Errorf("renewing the token at %s failed: %s", host(f.TokenURL), safetext.Line(err.Error()))
+		return nil, fmt.Errorf("renewing the token at %s failed: %v", host(f.TokenURL), safetext.Line(err.Error()))
 	case tok.RefreshToken == "" || tok.RefreshToken == refreshToken:
 		// Without rotation the next renewal would reuse a dead token.
 		return nil, fmt.Errorf("%s renewed the token without a new refresh token", host(f.TokenURL))

@@ -58,11 +58,11 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(bounded(resp.Body))
-	if errors.Is(err, errTooLarge) {
-		return fmt.Errorf("%s%s answered with more than %d MiB; stopped reading", safetext.Line(c.API), path, MaxBody>>20)
+	if tooLarge(err) {
+		return tooLargeError(c.API, path)
 	}
 	if err != nil {
-		return fmt.Errorf("reading %s%s: %s", safetext.Line(c.API), path, safetext.Line(err.Error()))
+		return fmt.Errorf("reading %s%s: %v", safetext.Line(c.API), path, safetext.Line(err.Error()))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%s%s answered with something that is not JSON", safetext.Line(c.API), path)
@@ -218,7 +218,7 @@ func Unreachable(server string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return fmt.Errorf("%s did not answer in time (check the network, proxy settings, or the server's status)", server)
 	}
-	return fmt.Errorf("cannot reach %s: %s (check the network or proxy settings)", server, safetext.Line(err.Error()))
+	return fmt.Errorf("cannot reach %s: %v (check the network or proxy settings)", server, safetext.Line(err.Error()))
 }
 
 func isTimeout(err error) bool {
@@ -226,34 +226,18 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// errTooLarge is a body that went past MaxBody.
-var errTooLarge = fmt.Errorf("answer larger than %d bytes", MaxBody)
-
-// bounded reads r up to MaxBody and fails with errTooLarge past it, so a
-// cut body is not mistaken for a short one.
-func bounded(r io.Reader) io.Reader {
-	return &boundedReader{r: r, left: MaxBody}
+// bounded reads an answer's body up to MaxBody; past it, reading fails
+// (see tooLarge), so a cut body is not mistaken for a short one.
+func bounded(body io.ReadCloser) io.Reader {
+	return http.MaxBytesReader(nil, body, MaxBody)
 }
 
-type boundedReader struct {
-	r    io.Reader
-	left int64
+// tooLarge reports whether err is bounded's refusal to read on.
+func tooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
 }
 
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// One byte more tells a body of exactly MaxBody from a longer one.
-		var one [1]byte
-		n, err := b.r.Read(one[:])
-		if n > 0 {
-			return 0, errTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
+func tooLargeError(api, path string) error {
+	return fmt.Errorf("%s%s answered with more than %d MiB; stopped reading", safetext.Line(api), path, MaxBody>>20)
 }

@@ -298,15 +298,30 @@ func TestEndlessRepositoryPagesAreBounded(t *testing.T) {
 	}
 }
 
-// A page past MaxBody is an error that says so, not a silent cut.
-func TestOversizedPage(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"padding":"`+strings.Repeat("x", MaxBody)+`","installations":[]}`)
-	}))
-	defer srv.Close()
-	_, _, err := (&Client{API: srv.URL, Token: "ghu_x"}).Installations(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
-		t.Errorf("err = %v, want the page refused as too large", err)
+// An answer past MaxBody is an error that says so, not a silent cut; one
+// of exactly MaxBody is read.
+func TestOversizedAnswer(t *testing.T) {
+	pad := func(n int) string { return strings.Repeat("x", MaxBody-n) }
+	for _, tt := range []struct {
+		body string
+		call func(*Client) error
+		want string
+	}{
+		{`{"padding":"` + pad(0) + `","installations":[]}`, func(c *Client) error { _, _, err := c.Installations(context.Background()); return err }, "/user/installations answered with more than 4 MiB; stopped reading"},
+		{`{"login":"octocat","padding":"` + pad(0) + `"}`, func(c *Client) error { _, err := c.User(context.Background()); return err }, "/user answered with more than 4 MiB; stopped reading"},
+		{`{"login":"octocat","padding":"` + pad(len(`{"login":"octocat","padding":""}`)) + `"}`, func(c *Client) error { _, err := c.User(context.Background()); return err }, ""},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, tt.body)
+		}))
+		err := tt.call(&Client{API: srv.URL, Token: "ghu_x"})
+		srv.Close()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%d bytes: %v", len(tt.body), err)
+		case tt.want != "" && (err == nil || err.Error() != srv.URL+tt.want):
+			t.Errorf("%d bytes: err = %v, want %q", len(tt.body), err, srv.URL+tt.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -90,12 +91,12 @@ func InstallURL(web, appSlug string) string {
 func listAll[T any](ctx context.Context, c *Client, path, field string, limit int) (all []T, truncated bool, err error) {
 	base, err := url.Parse(c.API)
 	if err != nil {
-		return nil, false, fmt.Errorf("API URL %s: %s", safetext.Line(c.API), safetext.Line(err.Error()))
+		return nil, false, fmt.Errorf("API URL %q: %v", c.API, safetext.Line(err.Error()))
 	}
-	where := safetext.Line(c.API) + path
+	api := safetext.Line(c.API)
 	next := c.API + path + "?per_page=" + fmt.Sprint(perPage)
 	for page := 1; ; page++ {
-		n, more, link, err := getPage(ctx, c, next, where, field, limit-len(all), &all)
+		n, more, link, err := getPage(ctx, c, next, path, field, limit-len(all), &all)
 		switch {
 		case err != nil:
 			return all, false, err
@@ -106,10 +107,10 @@ func listAll[T any](ctx context.Context, c *Client, path, field string, limit in
 		}
 		u, err := base.Parse(link)
 		if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-			return all, false, fmt.Errorf("%s pointed its next page at another server; stopped there so the token is not sent to it", where)
+			return all, false, fmt.Errorf("%s%s pointed its next page at another server; stopped there so the token is not sent to it", api, path)
 		}
 		if page == maxPages {
-			return all, false, fmt.Errorf("%s has more than %d pages; stopped there", where, maxPages)
+			return all, false, fmt.Errorf("%s%s has more than %d pages; stopped there", api, path, maxPages)
 		}
 		if len(all) == limit {
 			return all, true, nil
@@ -120,9 +121,9 @@ func listAll[T any](ctx context.Context, c *Client, path, field string, limit in
 
 // getPage GETs one page and appends at most room entries of its array
 // field to out. It reports how many it appended, whether the page held
-// more than room, and the page's "next" link. where names the listing in
+// more than room, and the page's "next" link. path names the listing in
 // errors.
-func getPage[T any](ctx context.Context, c *Client, target, where, field string, room int, out *[]T) (n int, more bool, next string, err error) {
+func getPage[T any](ctx context.Context, c *Client, target, path, field string, room int, out *[]T) (n int, more bool, next string, err error) {
 	resp, err := c.do(ctx, target)
 	if err != nil {
 		return 0, false, "", err
@@ -134,22 +135,20 @@ func getPage[T any](ctx context.Context, c *Client, target, where, field string,
 	switch {
 	case err == nil:
 		return n, more, nextLink(resp.Header.Get("Link")), nil
-	case errors.Is(err, errTooLarge):
-		return n, false, "", fmt.Errorf("%s answered a page larger than %d MiB; stopped reading", where, MaxBody>>20)
-	case errors.As(err, &syntax), errors.As(err, &typ), errors.Is(err, errNotList), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return n, false, "", fmt.Errorf("%s answered with something that is not the expected JSON", where)
+	case tooLarge(err):
+		return n, false, "", tooLargeError(c.API, path)
+	case errors.As(err, &syntax), errors.As(err, &typ), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return n, false, "", fmt.Errorf("%s%s answered with something that is not the expected JSON", safetext.Line(c.API), path)
 	}
-	return n, false, "", fmt.Errorf("reading %s: %s", where, safetext.Line(err.Error()))
+	return n, false, "", fmt.Errorf("reading %s: %v", safetext.Line(target), safetext.Line(err.Error()))
 }
-
-var errNotList = errors.New("not a listing")
 
 // decodePage reads a page, {..., "FIELD": [entry, ...], ...}, as a stream:
 // it decodes entries one at a time and stops at room, so a page listing
 // thousands of entries costs no more than room of them.
 func decodePage[T any](r io.Reader, field string, room int, out *[]T) (n int, more bool, err error) {
 	dec := json.NewDecoder(r)
-	if err := delim(dec, '{'); err != nil {
+	if err := delim(dec, '{', reflect.TypeFor[map[string]any]()); err != nil {
 		return 0, false, err
 	}
 	for dec.More() {
@@ -171,7 +170,7 @@ func decodePage[T any](r io.Reader, field string, room int, out *[]T) (n int, mo
 			continue
 		}
 		if tok != json.Delim('[') {
-			return n, false, errNotList
+			return n, false, &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeFor[[]T](), Field: field}
 		}
 		for dec.More() {
 			if n == room {
@@ -184,21 +183,22 @@ func decodePage[T any](r io.Reader, field string, room int, out *[]T) (n int, mo
 			*out = append(*out, v)
 			n++
 		}
-		if err := delim(dec, ']'); err != nil {
+		if err := delim(dec, ']', reflect.TypeFor[[]T]()); err != nil {
 			return n, false, err
 		}
 	}
-	return n, false, delim(dec, '}')
+	return n, false, delim(dec, '}', reflect.TypeFor[map[string]any]())
 }
 
-// delim reads the next token, which must be d.
-func delim(dec *json.Decoder, d json.Delim) error {
+// delim reads the next token, which must be d, the edge of a value of
+// type t.
+func delim(dec *json.Decoder, d json.Delim, t reflect.Type) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
 	}
 	if tok != d {
-		return errNotList
+		return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: t}
 	}
 	return nil
 }
