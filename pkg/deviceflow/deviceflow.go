@@ -43,7 +43,7 @@ type Flow struct {
 	ClientID      string
 	DeviceCodeURL string
 	TokenURL      string
-	HTTP          *http.Client // nil means http.DefaultClient
+	HTTP          *http.Client // nil means http.DefaultClient; redirects are refused either way
 	// Show is called once the code is known; it must not block.
 	Show func(Code)
 }
@@ -73,9 +73,8 @@ var (
 )
 
 // Token runs the flow: it asks for a code, shows it, and polls until the
-// person authorizes the app, refuses, or the code expires.
-// Neither request follows a redirect: both carry the client ID and the
-// second the device code.
+// person authorizes the app, refuses, or the code expires. Neither
+// request follows a redirect: the polls carry the device code.
 func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 	hc := githubapi.NoRedirects(f.HTTP)
 	rec := &recorder{next: hc.Transport, url: f.DeviceCodeURL}
@@ -137,10 +136,10 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 	// The library usually ends on its own deadline, not expired_token, when
 	// the code runs out; and a timeout error alone cannot tell a dead code
 	// from a dead network. The clock can.
-	var re *oauth2.RetrieveError
 	if rd := redirect(err); rd != nil {
 		return nil, rd
 	}
+	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re):
 		return nil, f.pollError(re)

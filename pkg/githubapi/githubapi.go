@@ -70,7 +70,7 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	return nil
 }
 
-// do GETs an absolute URL of the API with the token and returns a 200
+// do GETs an absolute URL of the API with the token and returns a 2xx
 // answer, its body unread; anything else becomes an error.
 func (c *Client) do(ctx context.Context, target string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
