@@ -20,15 +20,22 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 )
 
-// Code is what the person must see to authorize the app.
+// Code is what the person must see to authorize the app. Its text came
+// from the server and has been through safetext: one printable line each.
 type Code struct {
 	UserCode        string
-	VerificationURI string
-	// VerificationURIComplete has the code filled in, when the server offers one.
+	VerificationURI string // an http or https URL
+	// VerificationURIComplete has the code filled in, when the server
+	// offers one on the same host as VerificationURI; otherwise "".
 	VerificationURIComplete string
 	Expiry                  time.Time
+	// OffServer is set when VerificationURI is on another host (or port)
+	// than the device-code endpoint: the person is sent somewhere other
+	// than the server they sign in to, which deserves a warning.
+	OffServer bool
 }
 
 // Flow is one app on one server.
@@ -36,7 +43,7 @@ type Flow struct {
 	ClientID      string
 	DeviceCodeURL string
 	TokenURL      string
-	HTTP          *http.Client // nil means http.DefaultClient
+	HTTP          *http.Client // nil means http.DefaultClient; redirects are refused either way
 	// Show is called once the code is known; it must not block.
 	Show func(Code)
 }
@@ -49,6 +56,12 @@ const (
 	// maxInterval keeps a bogus interval from stalling the flow; polling
 	// sooner than asked only earns slow_down, which the flow honours.
 	maxInterval = 60
+	// A user code is a few characters (GitHub: WDJB-MJHT) and an address
+	// one line; a server sending more gets it cut.
+	maxUserCode = 64
+	maxURI      = 1000
+	// maxDescription bounds a server's error text shown in a message.
+	maxDescription = 160
 )
 
 // Errors the flow ends with. Each wraps into a message with the fix.
@@ -60,12 +73,13 @@ var (
 )
 
 // Token runs the flow: it asks for a code, shows it, and polls until the
-// person authorizes the app, refuses, or the code expires.
+// person authorizes the app, refuses, or the code expires. Neither
+// request follows a redirect: the polls carry the device code.
 func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
-	rec := &recorder{next: f.client().Transport, url: f.DeviceCodeURL}
-	hc := *f.client()
+	hc := githubapi.NoRedirects(f.HTTP)
+	rec := &recorder{next: hc.Transport, url: f.DeviceCodeURL}
 	hc.Transport = rec
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, &hc)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 
 	cfg := &oauth2.Config{
 		ClientID: f.ClientID,
@@ -100,8 +114,12 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 		da.Interval = 5
 	}
 	da.Interval = min(da.Interval, maxInterval)
+	code, err := f.code(da)
+	if err != nil {
+		return nil, err
+	}
 	if f.Show != nil {
-		f.Show(Code{UserCode: da.UserCode, VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete, Expiry: da.Expiry})
+		f.Show(code)
 	}
 
 	tok, err := cfg.DeviceAccessToken(ctx, da)
@@ -118,6 +136,9 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 	// The library usually ends on its own deadline, not expired_token, when
 	// the code runs out; and a timeout error alone cannot tell a dead code
 	// from a dead network. The clock can.
+	if rd := redirect(err); rd != nil {
+		return nil, rd
+	}
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re):
@@ -137,20 +158,77 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 	return nil, githubapi.Unreachable(f.TokenURL, err)
 }
 
-func expired() error {
-	return fmt.Errorf("%w before it was entered; run the git command again for a new code", ErrExpired)
+// code checks what the server sent for the person to see and makes it
+// safe to show. The raw values never appear in a message.
+func (f *Flow) code(da *oauth2.DeviceAuthResponse) (Code, error) {
+	verify, ok := webURL(da.VerificationURI)
+	if !ok {
+		return Code{}, fmt.Errorf("%s sent a verification address that is not an http or https URL; check that it is a GitHub server", host(f.DeviceCodeURL))
+	}
+	c := Code{
+		UserCode:        safetext.Short(da.UserCode, maxUserCode),
+		VerificationURI: safetext.Short(da.VerificationURI, maxURI),
+		Expiry:          da.Expiry,
+	}
+	// The complete address is shown instead of the plain one when present,
+	// so it must not lead anywhere else.
+	if complete, ok := webURL(da.VerificationURIComplete); ok && sameHost(complete, verify) {
+		c.VerificationURIComplete = safetext.Short(da.VerificationURIComplete, maxURI)
+	}
+	endpoint, err := url.Parse(f.DeviceCodeURL)
+	c.OffServer = err != nil || !sameHost(verify, endpoint)
+	return c, nil
 }
 
-func (f *Flow) client() *http.Client {
-	if f.HTTP != nil {
-		return f.HTTP
+// webURL parses raw as an absolute http or https URL.
+func webURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
 	}
-	return http.DefaultClient
+	return u, true
+}
+
+// sameHost reports whether a and b name the same host and port, a missing
+// port being the scheme's default.
+func sameHost(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "http" {
+			return "80"
+		}
+		return "443"
+	}
+	name := func(u *url.URL) string { return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".") }
+	return name(a) == name(b) && port(a) == port(b)
+}
+
+// redirect returns the redirect that ended a request, or nil: one refused
+// by the client, or a 3xx answer net/http left alone.
+func redirect(err error) *githubapi.RedirectError {
+	var rd *githubapi.RedirectError
+	if errors.As(err, &rd) {
+		return rd
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return githubapi.Redirected(re.Response)
+	}
+	return nil
+}
+
+func expired() error {
+	return fmt.Errorf("%w before it was entered; run the git command again for a new code", ErrExpired)
 }
 
 // codeError explains a failed device-code request from the library's error
 // or from the body of an HTTP-200 answer.
 func (f *Flow) codeError(err error, body []byte) error {
+	if rd := redirect(err); rd != nil {
+		return rd
+	}
 	var re *oauth2.RetrieveError
 	status := http.StatusOK
 	var code, desc string
@@ -211,21 +289,14 @@ func (f *Flow) pollError(re *oauth2.RetrieveError) error {
 	return fmt.Errorf("%s ended the sign-in: %s; run the git command again", srv, describe(re.ErrorCode, re.ErrorDescription))
 }
 
+// describe shows a server's error code and description as one short,
+// printable line.
 func describe(code, desc string) string {
-	code, desc = printable(code), printable(desc)
+	code, desc = safetext.Short(code, maxDescription), safetext.Short(desc, maxDescription)
 	if desc == "" {
 		return code
 	}
 	return code + " (" + desc + ")"
-}
-
-// printable keeps server-supplied text to one short line.
-func printable(s string) string {
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }), " ")
-	if len(s) > 160 {
-		s = s[:160] + "…"
-	}
-	return s
 }
 
 // errorFields reads "error" and "error_description" from a JSON or
@@ -244,12 +315,13 @@ func errorFields(body []byte) (code, desc string) {
 	return "", ""
 }
 
+// host names the server of a configured URL, safe to show.
 func host(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return raw
+		return safetext.Short(raw, maxURI)
 	}
-	return u.Host
+	return safetext.Line(u.Host)
 }
 
 // recorder keeps a copy of the device-code answer, which x/oauth2 drops
@@ -271,7 +343,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || req.URL.String() != r.url {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, githubapi.MaxBody))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err

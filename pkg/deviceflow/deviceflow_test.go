@@ -200,7 +200,7 @@ func TestServerErrors(t *testing.T) {
 	}{
 		{"device code 503", "/login/device/code", "text/html", "<html>down</html>", 503, []string{"HTTP 503", "try again later"}},
 		{"device code not JSON", "/login/device/code", "text/html", "<html>hello</html>", 200, []string{"not a device code"}},
-		{"device code unknown error in 200", "/login/device/code", "application/json", `{"error":"rate_limited","error_description":"too many\ncodes"}`, 200, []string{"rate_limited", "too many codes"}},
+		{"device code unknown error in 200", "/login/device/code", "application/json", `{"error":"rate_limited","error_description":"too many\ncodes"}`, 200, []string{"rate_limited", `too many\x0acodes`}},
 		{"token 502", "/login/oauth/access_token", "text/html", "bad gateway", 502, []string{"HTTP 502", "try again later"}},
 		{"token not JSON", "/login/oauth/access_token", "application/json", "{{{", 200, []string{"not a token response"}},
 		{"token without access_token", "/login/oauth/access_token", "application/json", `{"token_type":"bearer"}`, 200, []string{"without an access token"}},

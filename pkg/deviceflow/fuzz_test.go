@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 )
 
 // fuzzServer answers the device-code and token endpoints from the fuzz
@@ -62,12 +63,23 @@ const (
 	formType = "application/x-www-form-urlencoded; charset=utf-8"
 )
 
+// shownUnsafe reports whether s could act on a terminal: not UTF-8, or a
+// C0 or C1 control, DEL, a bidi control or a line separator.
+func shownUnsafe(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return r < ' ' || r == 0x7f || (0x80 <= r && r <= 0x9f) ||
+			(0x202a <= r && r <= 0x202e) || (0x2066 <= r && r <= 0x2069) ||
+			r == 0x200e || r == 0x200f || r == 0x061c || r == 0x2028 || r == 0x2029
+	})
+}
+
 // FuzzToken runs the whole flow against answers made of the fuzz input:
 // any status, content type and body on either endpoint. The flow must not
 // panic, must end within the code's life (at most maxCodeLife, measured
 // on synctest's fake clock, so the test itself takes no time), must never
-// hand back an empty or already expired token, and every error must be a
-// single printable line.
+// hand back an empty or already expired token, every error must be a
+// single printable line, and the code shown must be printable with an
+// http(s) address.
 func FuzzToken(f *testing.F) {
 	seeds := []struct {
 		cs     int
@@ -101,6 +113,9 @@ func FuzzToken(f *testing.F) {
 		{200, jsonType, `{"device_code":"d"`, 200, jsonType, goodTok},
 		{302, "", "", 200, jsonType, goodTok},
 		{200, formType, "device_code=d&user_code=U&verification_uri=https%3A%2F%2Fx", 200, jsonType, goodTok},
+		{200, jsonType, `{"device_code":"d","user_code":"W\u001b[2J\u202e","verification_uri":"https://ghe.example/\u0085","verification_uri_complete":"https://evil.example/","expires_in":900,"interval":5}`, 200, jsonType, goodTok},
+		{200, jsonType, `{"device_code":"d","user_code":"U","verification_uri":"javascript:alert(1)","expires_in":900,"interval":5}`, 200, jsonType, goodTok},
+		{200, jsonType, goodCode, 200, jsonType, `{"error":"access_denied","error_description":"\u202egnp\u2028\u009b31m"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.cs, s.ct, s.cb, s.ts, s.tt, s.tb)
@@ -111,7 +126,9 @@ func FuzzToken(f *testing.F) {
 			tokStatus: status(tokStatus), tokType: tokType, tokBody: tokBody,
 		}
 		synctest.Test(t, func(t *testing.T) {
+			var shown *Code
 			fl := &Flow{
+				Show:          func(c Code) { shown = &c },
 				ClientID:      "Iv23liFuzz",
 				DeviceCodeURL: "https://ghe.example/login/device/code",
 				TokenURL:      "https://ghe.example/login/oauth/access_token",
@@ -123,12 +140,20 @@ func FuzzToken(f *testing.F) {
 			start := time.Now()
 			tok, err := fl.Token(context.Background())
 			took := time.Since(start)
+			if c := shown; c != nil {
+				if shownUnsafe(c.UserCode) || shownUnsafe(c.VerificationURI) || shownUnsafe(c.VerificationURIComplete) {
+					t.Fatalf("shown a code that is not printable: %q %q %q", c.UserCode, c.VerificationURI, c.VerificationURIComplete)
+				}
+				if !strings.HasPrefix(c.VerificationURI, "http://") && !strings.HasPrefix(c.VerificationURI, "https://") {
+					t.Fatalf("shown a verification address that is not http(s): %q", c.VerificationURI)
+				}
+			}
 			if took > maxCodeLife+time.Minute {
 				t.Fatalf("the flow took %v of fake time, past the %v bound", took, maxCodeLife)
 			}
 			if err != nil {
 				msg := err.Error()
-				if msg == "" || len(msg) > 1000 || strings.ContainsFunc(msg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				if msg == "" || len(msg) > 1000 || shownUnsafe(msg) {
 					t.Fatalf("error is not one short printable line: %q", msg)
 				}
 				return

@@ -1,5 +1,9 @@
 // Package githubapi calls the few GitHub REST endpoints the helper needs:
 // who a token belongs to, where the app is installed, and revocation.
+//
+// Every request here carries a token, so none follows a redirect, whatever
+// http.Client the caller hands in (see NoRedirects), and every answer is
+// read through one size bound, MaxBody.
 package githubapi
 
 import (
@@ -11,14 +15,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 )
+
+// MaxBody bounds how much of any one answer is read. A page of 100 full
+// GitHub repository objects is well under 1 MiB.
+const MaxBody = 4 << 20
+
+// maxMessage bounds a server's "message" shown in an error.
+const maxMessage = 120
 
 // Client calls one GitHub server's REST API with one user access token.
 type Client struct {
 	API   string // API base URL, e.g. https://api.github.com or https://HOST/api/v3
 	Token string
-	HTTP  *http.Client // nil means http.DefaultClient
+	HTTP  *http.Client // nil means http.DefaultClient; redirects are refused either way
 }
 
 // User is the account a token acts as.
@@ -34,65 +46,84 @@ func (c *Client) User(ctx context.Context) (User, error) {
 		return User{}, err
 	}
 	if u.Login == "" {
-		return User{}, fmt.Errorf("%s/user answered without a login", c.API)
+		return User{}, fmt.Errorf("%s/user answered without a login", safetext.Line(c.API))
 	}
 	return u, nil
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.API+path, nil)
+	resp, err := c.do(ctx, c.API+path)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	resp, err := c.client().Do(req)
-	if err != nil {
-		return Unreachable(c.API, err)
-	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("reading %s%s: %v", c.API, path, err)
+	body, err := io.ReadAll(bounded(resp.Body))
+	if tooLarge(err) {
+		return tooLargeError(c.API, path)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return &StatusError{URL: c.API + path, Status: resp.StatusCode, Message: message(body)}
+	if err != nil {
+		return fmt.Errorf("reading %s%s: %v", safetext.Line(c.API), path, safetext.Line(err.Error()))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%s%s answered with something that is not JSON", c.API, path)
+		return fmt.Errorf("%s%s answered with something that is not JSON", safetext.Line(c.API), path)
 	}
 	return nil
 }
 
-func (c *Client) client() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
+// do GETs an absolute URL of the API with the token and returns a 2xx
+// answer, its body unread; anything else becomes an error.
+func (c *Client) do(ctx context.Context, target string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, errors.New(safetext.Line(err.Error()))
 	}
-	return http.DefaultClient
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	resp, err := NoRedirects(c.HTTP).Do(req)
+	if err != nil {
+		return nil, Unreachable(c.API, err)
+	}
+	if err := answerError(resp, target); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// answerError turns an answer other than success into an error, reading
+// what it needs of the body.
+func answerError(resp *http.Response, target string) error {
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	if re := Redirected(resp); re != nil {
+		return re
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	return &StatusError{URL: target, Status: resp.StatusCode, Message: message(body)}
 }
 
 // Revoke asks the server to revoke tokens (POST /credentials/revoke), which
-// needs no client secret.
+// needs no client secret. hc nil means http.DefaultClient; redirects are
+// refused either way, since the body carries the tokens.
 func Revoke(ctx context.Context, hc *http.Client, api string, tokens ...string) error {
 	body, _ := json.Marshal(map[string][]string{"credentials": tokens})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/credentials/revoke", bytes.NewReader(body))
+	target := api + "/credentials/revoke"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return errors.New(safetext.Line(err.Error()))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/vnd.github+json")
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := NoRedirects(hc).Do(req)
 	if err != nil {
 		return Unreachable(api, err)
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return &StatusError{URL: api + "/credentials/revoke", Status: resp.StatusCode}
+	if err := answerError(resp, target); err != nil {
+		return err
 	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody))
 	return nil
 }
 
@@ -100,17 +131,18 @@ func Revoke(ctx context.Context, hc *http.Client, api string, tokens ...string) 
 type StatusError struct {
 	URL     string
 	Status  int
-	Message string // GitHub's "message", if any
+	Message string // GitHub's "message", if any, already made safe to show
 }
 
 func (e *StatusError) Error() string {
-	s := fmt.Sprintf("%s answered HTTP %d", e.URL, e.Status)
+	s := fmt.Sprintf("%s answered HTTP %d", safetext.Line(e.URL), e.Status)
 	if e.Message != "" {
-		s += " (" + e.Message + ")"
+		s += " (" + safetext.Line(e.Message) + ")"
 	}
 	return s
 }
 
+// message returns the "message" of a GitHub error body, safe to show.
 func message(body []byte) string {
 	var m struct {
 		Message string `json:"message"`
@@ -118,19 +150,63 @@ func message(body []byte) string {
 	if json.Unmarshal(body, &m) != nil {
 		return ""
 	}
-	return oneLine(m.Message)
+	return safetext.Short(m.Message, maxMessage)
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 120 {
-		s = s[:120] + "…"
+// RedirectError is a redirect the helper refused to follow: the request
+// carried a token or a device code.
+type RedirectError struct {
+	// Location is where the server pointed, without user information,
+	// query or fragment, and safe to show.
+	Location string
+}
+
+func (e *RedirectError) Error() string {
+	return "the server redirected to " + e.Location + "; the helper sends tokens only to the server they were minted for"
+}
+
+// Redirected returns the redirect resp asks for, or nil. Answers net/http
+// does not follow on its own (300, 304, a 307 whose body cannot be sent
+// again) reach the caller, and are not to be followed either.
+func Redirected(resp *http.Response) *RedirectError {
+	if resp.StatusCode/100 != 3 {
+		return nil
 	}
-	return s
+	loc, err := resp.Location()
+	if err != nil {
+		return nil
+	}
+	return redirectTo(loc)
+}
+
+func redirectTo(u *url.URL) *RedirectError {
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return &RedirectError{Location: safetext.Short(shown.String(), 200)}
+}
+
+// NoRedirects returns a copy of hc (nil means http.DefaultClient) that
+// refuses every redirect with a *RedirectError, so a token or a device
+// code in a request never reaches a server it was not meant for: net/http
+// keeps the Authorization header for another port on the same host, and
+// resends the body on 307 and 308.
+func NoRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := *hc
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return redirectTo(req.URL)
+	}
+	return &c
 }
 
 // Unreachable words a transport failure as one line: which server, and why.
+// A refused redirect comes back as its *RedirectError.
 func Unreachable(server string, err error) error {
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return re
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
@@ -138,13 +214,30 @@ func Unreachable(server string, err error) error {
 	if u, perr := url.Parse(server); perr == nil && u.Host != "" {
 		server = u.Scheme + "://" + u.Host
 	}
+	server = safetext.Line(server)
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return fmt.Errorf("%s did not answer in time (check the network, proxy settings, or the server's status)", server)
 	}
-	return fmt.Errorf("cannot reach %s: %v (check the network or proxy settings)", server, err)
+	return fmt.Errorf("cannot reach %s: %v (check the network or proxy settings)", server, safetext.Line(err.Error()))
 }
 
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// bounded reads an answer's body up to MaxBody; past it, reading fails
+// (see tooLarge), so a cut body is not mistaken for a short one.
+func bounded(body io.ReadCloser) io.Reader {
+	return http.MaxBytesReader(nil, body, MaxBody)
+}
+
+// tooLarge reports whether err is bounded's refusal to read on.
+func tooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+func tooLargeError(api, path string) error {
+	return fmt.Errorf("%s%s answered with more than %d MiB; stopped reading", safetext.Line(api), path, MaxBody>>20)
 }

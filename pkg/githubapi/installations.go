@@ -3,13 +3,16 @@ package githubapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 )
 
 // Installation is one installation of the token's GitHub App that the
@@ -40,38 +43,31 @@ type Repository struct {
 const perPage = 100
 
 // maxPages bounds a listing, so a server whose "next" links never end
-// cannot keep the caller forever: 10,000 entries at 100 a page.
+// cannot keep the caller forever.
 const maxPages = 100
 
+// A listing keeps at most this many entries, however many the server
+// offers, so a hostile or huge answer cannot fill memory: more
+// installations than a person can read through, and more repositories
+// than a store keeps for one token.
+const (
+	MaxInstallations = 100
+	MaxRepositories  = 1000
+)
+
 // Installations lists the installations of the token's app that its user
-// can reach (GET /user/installations), following pagination.
-func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
-	var all []Installation
-	err := c.list(ctx, "/user/installations", func(body []byte) (int, error) {
-		var page struct {
-			Installations []Installation `json:"installations"`
-		}
-		err := json.Unmarshal(body, &page)
-		all = append(all, page.Installations...)
-		return len(page.Installations), err
-	})
-	return all, err
+// can reach (GET /user/installations), following pagination. It keeps at
+// most MaxInstallations; truncated reports that the server had more.
+func (c *Client) Installations(ctx context.Context) (list []Installation, truncated bool, err error) {
+	return listAll[Installation](ctx, c, "/user/installations", "installations", MaxInstallations)
 }
 
 // InstallationRepositories lists the repositories installation id covers
 // that the token's user can reach (GET /user/installations/{id}/repositories),
-// following pagination.
-func (c *Client) InstallationRepositories(ctx context.Context, id int64) ([]Repository, error) {
-	var all []Repository
-	err := c.list(ctx, fmt.Sprintf("/user/installations/%d/repositories", id), func(body []byte) (int, error) {
-		var page struct {
-			Repositories []Repository `json:"repositories"`
-		}
-		err := json.Unmarshal(body, &page)
-		all = append(all, page.Repositories...)
-		return len(page.Repositories), err
-	})
-	return all, err
+// following pagination. It keeps at most MaxRepositories; truncated reports
+// that the server had more.
+func (c *Client) InstallationRepositories(ctx context.Context, id int64) (list []Repository, truncated bool, err error) {
+	return listAll[Repository](ctx, c, fmt.Sprintf("/user/installations/%d/repositories", id), "repositories", MaxRepositories)
 }
 
 // InstallURL is the page where a person installs the app called appSlug
@@ -87,61 +83,145 @@ func InstallURL(web, appSlug string) string {
 	return web + dir + url.PathEscape(appSlug) + "/installations/new"
 }
 
-// list GETs path page by page, handing each page's body to decode, which
-// returns how many entries the page held. It follows the Link header's
+// listAll GETs path page by page and collects the entries of each page's
+// array named field, at most limit of them. It follows the Link header's
 // "next" only while it stays on the API's own server: the request carries
-// the token, which must never go anywhere else.
-func (c *Client) list(ctx context.Context, path string, decode func(body []byte) (int, error)) error {
+// the token, which must never go anywhere else. On an error it returns
+// what it collected so far.
+func listAll[T any](ctx context.Context, c *Client, path, field string, limit int) (all []T, truncated bool, err error) {
 	base, err := url.Parse(c.API)
 	if err != nil {
-		return fmt.Errorf("API URL %q: %v", c.API, err)
+		return nil, false, fmt.Errorf("API URL %q: %v", c.API, safetext.Line(err.Error()))
 	}
+	api := safetext.Line(c.API)
 	next := c.API + path + "?per_page=" + fmt.Sprint(perPage)
 	for page := 1; ; page++ {
-		body, header, err := c.getPage(ctx, next)
-		if err != nil {
-			return err
-		}
-		n, err := decode(body)
-		if err != nil {
-			return fmt.Errorf("%s%s answered with something that is not the expected JSON", c.API, path)
-		}
-		link := nextLink(header.Get("Link"))
-		if link == "" || n == 0 {
-			return nil
+		n, more, link, err := getPage(ctx, c, next, path, field, limit-len(all), &all)
+		switch {
+		case err != nil:
+			return all, false, err
+		case more:
+			return all, true, nil
+		case link == "" || n == 0:
+			return all, false, nil
 		}
 		u, err := base.Parse(link)
 		if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-			return fmt.Errorf("%s%s pointed its next page at another server; stopped there so the token is not sent to it", c.API, path)
+			return all, false, fmt.Errorf("%s%s pointed its next page at another server; stopped there so the token is not sent to it", api, path)
 		}
 		if page == maxPages {
-			return fmt.Errorf("%s%s has more than %d pages; stopped there", c.API, path, maxPages)
+			return all, false, fmt.Errorf("%s%s has more than %d pages; stopped there", api, path, maxPages)
+		}
+		if len(all) == limit {
+			return all, true, nil
 		}
 		next = u.String()
 	}
 }
 
-// getPage GETs one absolute URL of the API and returns its body and headers.
-func (c *Client) getPage(ctx context.Context, pageURL string) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+// getPage GETs one page and appends at most room entries of its array
+// field to out. It reports how many it appended, whether the page held
+// more than room, and the page's "next" link. path names the listing in
+// errors.
+func getPage[T any](ctx context.Context, c *Client, target, path, field string, room int, out *[]T) (n int, more bool, next string, err error) {
+	resp, err := c.do(ctx, target)
 	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	resp, err := c.client().Do(req)
-	if err != nil {
-		return nil, nil, Unreachable(c.API, err)
+		return 0, false, "", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	n, more, err = decodePage(bounded(resp.Body), field, room, out)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return n, more, nextLink(resp.Header.Get("Link")), nil
+	case tooLarge(err):
+		return n, false, "", tooLargeError(c.API, path)
+	case errors.As(err, &syntax), errors.As(err, &typ), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return n, false, "", fmt.Errorf("%s%s answered with something that is not the expected JSON", safetext.Line(c.API), path)
+	}
+	return n, false, "", fmt.Errorf("reading %s: %v", safetext.Line(target), safetext.Line(err.Error()))
+}
+
+// decodePage reads a page, {..., "FIELD": [entry, ...], ...}, as a stream:
+// it decodes entries one at a time and stops at room, so a page listing
+// thousands of entries costs no more than room of them.
+func decodePage[T any](r io.Reader, field string, room int, out *[]T) (n int, more bool, err error) {
+	dec := json.NewDecoder(r)
+	if err := delim(dec, '{', reflect.TypeFor[map[string]any]()); err != nil {
+		return 0, false, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return n, false, err
+		}
+		if key != field {
+			if err := skip(dec); err != nil {
+				return n, false, err
+			}
+			continue
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return n, false, err
+		}
+		if tok == nil { // null: an empty list
+			continue
+		}
+		if tok != json.Delim('[') {
+			return n, false, &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeFor[[]T](), Field: field}
+		}
+		for dec.More() {
+			if n == room {
+				return n, true, nil
+			}
+			var v T
+			if err := dec.Decode(&v); err != nil {
+				return n, false, err
+			}
+			*out = append(*out, v)
+			n++
+		}
+		if err := delim(dec, ']', reflect.TypeFor[[]T]()); err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, delim(dec, '}', reflect.TypeFor[map[string]any]())
+}
+
+// delim reads the next token, which must be d, the edge of a value of
+// type t.
+func delim(dec *json.Decoder, d json.Delim, t reflect.Type) error {
+	tok, err := dec.Token()
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %v", pageURL, err)
+		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, &StatusError{URL: pageURL, Status: resp.StatusCode, Message: message(body)}
+	if tok != d {
+		return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: t}
 	}
-	return body, resp.Header, nil
+	return nil
+}
+
+// skip reads past one value of any kind, token by token, so a large value
+// beside the list is never held whole.
+func skip(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 var (

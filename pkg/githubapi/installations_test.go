@@ -115,9 +115,9 @@ func TestInstallationsAllAndSelected(t *testing.T) {
 	s.Install("someone-else", "elsewhere") // not visible to octocat
 	api := signIn(t, s, c, "octocat")
 
-	insts, err := api.Installations(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	insts, cut, err := api.Installations(context.Background())
+	if err != nil || cut {
+		t.Fatalf("cut %v, err %v", cut, err)
 	}
 	if len(insts) != 2 {
 		t.Fatalf("got %d installations, want 2: %+v", len(insts), insts)
@@ -139,16 +139,16 @@ func TestInstallationsAllAndSelected(t *testing.T) {
 		}
 	}
 
-	repos, err := api.InstallationRepositories(context.Background(), mine)
-	if err != nil {
-		t.Fatal(err)
+	repos, cut, err := api.InstallationRepositories(context.Background(), mine)
+	if err != nil || cut {
+		t.Fatalf("cut %v, err %v", cut, err)
 	}
 	if len(repos) != 1 || repos[0].FullName != "octocat/hello" {
 		t.Errorf("selected installation lists %+v, want only octocat/hello", repos)
 	}
-	repos, err = api.InstallationRepositories(context.Background(), org)
-	if err != nil {
-		t.Fatal(err)
+	repos, cut, err = api.InstallationRepositories(context.Background(), org)
+	if err != nil || cut {
+		t.Fatalf("cut %v, err %v", cut, err)
 	}
 	if len(repos) != 1 || repos[0].FullName != "acme/site" {
 		t.Errorf("installation on all of acme lists %+v, want acme/site", repos)
@@ -166,9 +166,9 @@ func TestRepositoriesBeyondOnePage(t *testing.T) {
 	id := s.Install("octocat", "acme", selected...)
 	api := signIn(t, s, c, "octocat")
 
-	repos, err := api.InstallationRepositories(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
+	repos, cut, err := api.InstallationRepositories(context.Background(), id)
+	if err != nil || cut {
+		t.Fatalf("cut %v, err %v", cut, err)
 	}
 	if len(repos) != n {
 		t.Fatalf("listed %d repositories, want %d", len(repos), n)
@@ -189,14 +189,21 @@ func TestRepositoriesBeyondOnePage(t *testing.T) {
 
 func TestInstallationsBeyondOnePage(t *testing.T) {
 	s, c := newServer(t)
-	const n = 101
+	const n = 70
 	for i := range n {
 		s.Install("octocat", fmt.Sprintf("org-%03d", i))
 	}
 	api := signIn(t, s, c, "octocat")
-	insts, err := api.Installations(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	// Pages of 30, as a server that ignores per_page would serve them.
+	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		q := r.URL.Query()
+		q.Set("per_page", "30")
+		r.URL.RawQuery = q.Encode()
+		return false
+	})
+	insts, cut, err := api.Installations(context.Background())
+	if err != nil || cut {
+		t.Fatalf("cut %v, err %v", cut, err)
 	}
 	if len(insts) != n {
 		t.Fatalf("listed %d installations, want %d", len(insts), n)
@@ -204,12 +211,36 @@ func TestInstallationsBeyondOnePage(t *testing.T) {
 	if insts[n-1].Account.Login != fmt.Sprintf("org-%03d", n-1) {
 		t.Errorf("last installation is on %s", insts[n-1].Account.Login)
 	}
+	if got := s.Requests("/api/v3/user/installations"); got != 3 {
+		t.Errorf("%d requests, want 3 pages", got)
+	}
+}
+
+// Past MaxInstallations the listing stops and says it was cut, without
+// asking for the next page.
+func TestInstallationsAreCapped(t *testing.T) {
+	s, c := newServer(t)
+	const n = MaxInstallations + 1
+	for i := range n {
+		s.Install("octocat", fmt.Sprintf("org-%03d", i))
+	}
+	api := signIn(t, s, c, "octocat")
+	insts, cut, err := api.Installations(context.Background())
+	if err != nil || !cut {
+		t.Fatalf("cut %v, err %v; want cut", cut, err)
+	}
+	if len(insts) != MaxInstallations {
+		t.Errorf("kept %d installations, want %d", len(insts), MaxInstallations)
+	}
+	if got := s.Requests("/api/v3/user/installations"); got != 1 {
+		t.Errorf("%d requests, want 1", got)
+	}
 }
 
 func TestBadTokenIsAStatusError(t *testing.T) {
 	s, _ := newServer(t)
 	api := &Client{API: s.URL + "/api/v3", Token: "ghu_notissued000000000000000000000000"}
-	_, err := api.Installations(context.Background())
+	_, _, err := api.Installations(context.Background())
 	var se *StatusError
 	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
 		t.Fatalf("err = %v, want a 401 StatusError", err)
@@ -236,7 +267,7 @@ func TestNextPageOnAnotherServerIsNotFollowed(t *testing.T) {
 		}
 		return false
 	})
-	_, err := api.Installations(context.Background())
+	_, _, err := api.Installations(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "another server") {
 		t.Errorf("err = %v, want a refusal to follow the link", err)
 	}
@@ -255,7 +286,7 @@ func TestEndlessPagesAreBounded(t *testing.T) {
 		}
 		return false
 	})
-	_, err := api.Installations(context.Background())
+	_, _, err := api.Installations(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "pages") {
 		t.Errorf("err = %v, want the listing cut off", err)
 	}

@@ -28,7 +28,7 @@ const TTL = 5 * time.Minute
 
 // Fetch asks the server where the app lets the token reach.
 func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Reach, error) {
-	insts, err := c.Installations(ctx)
+	insts, _, err := c.Installations(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Reac
 			cv.Accounts = append(cv.Accounts, in.Account.Login)
 			continue
 		}
-		repos, err := c.InstallationRepositories(ctx, in.ID)
+		repos, _, err := c.InstallationRepositories(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}

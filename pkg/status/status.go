@@ -128,7 +128,7 @@ func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName str
 	ctx, cancel := context.WithTimeout(ctx, accountWait)
 	defer cancel()
 	client := &githubapi.Client{API: api, Token: t.AccessToken, HTTP: hc}
-	insts, err := client.Installations(ctx)
+	insts, _, err := client.Installations(ctx)
 	if err != nil {
 		a.Error = "could not list the app's installations: " + err.Error()
 		return a
@@ -150,7 +150,7 @@ func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName str
 		}
 		if in.RepositorySelection == "selected" {
 			entry.Repositories = []string{}
-			repos, err := client.InstallationRepositories(ctx, in.ID)
+			repos, _, err := client.InstallationRepositories(ctx, in.ID)
 			if err != nil && a.Error == "" {
 				a.Error = "could not list the repositories of the installation on " + in.Account.Login + ": " + err.Error()
 			}
