@@ -742,6 +742,17 @@ func collectMessages(t *testing.T) map[string][]string {
 	}
 	for _, src := range srcs {
 		ast.Inspect(src.file, func(n ast.Node) bool {
+			// An error type's message: what its Error method formats.
+			if fd, ok := n.(*ast.FuncDecl); ok && fd.Recv != nil && fd.Name.Name == "Error" {
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					if call, ok := n.(*ast.CallExpr); ok && isCall(call, "fmt", "Sprintf") && len(call.Args) > 0 {
+						if format, ok := stringLit(call.Args[0]); ok {
+							add(src, call, format)
+						}
+					}
+					return true
+				})
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
@@ -809,13 +820,16 @@ func isNotice(call *ast.CallExpr) bool {
 	return ok && sel.Sel.Name == "Notice"
 }
 
-// toStderr reports a writer that is standard error: stderr, os.Stderr,
-// h.Stderr.
+// toStderr reports a writer that is standard error or where the prompt
+// goes: stderr, os.Stderr, h.Stderr, screen.W.
 func toStderr(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.Ident:
 		return e.Name == "stderr"
 	case *ast.SelectorExpr:
+		if x, ok := e.X.(*ast.Ident); ok && x.Name == "screen" && e.Sel.Name == "W" {
+			return true
+		}
 		return e.Sel.Name == "Stderr"
 	}
 	return false

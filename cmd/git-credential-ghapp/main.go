@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"regexp"
-	"sync"
 	"syscall"
 	"time"
 
@@ -36,7 +34,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var clientIDFlag string
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "git-credential-ghapp: internal error: %s (please report it)\n", redact(fmt.Sprint(r)))
+			fmt.Fprintln(stderr, helper.ErrorLine(fmt.Errorf("internal error: %v (please report it)", r)))
 			code = 1
 		}
 	}()
@@ -59,7 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	app := newApp(h, &clientIDFlag, stdin)
 	app.Writer, app.ErrWriter = stdout, stderr
 	if err := app.Run(args); err != nil {
-		fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", redact(err.Error()))
+		fmt.Fprintln(stderr, helper.ErrorLine(err))
 		return 1
 	}
 	return 0
@@ -168,11 +166,4 @@ func (userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", "git-credential-ghapp/"+version)
 	return http.DefaultTransport.RoundTrip(r)
-}
-
-var tokenLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`gh[opusr]_[A-Za-z0-9_]+`) })
-
-// redact is a last line of defence: no message leaves with a token in it.
-func redact(s string) string {
-	return tokenLike().ReplaceAllStringFunc(s, func(t string) string { return t[:4] + "…" })
 }

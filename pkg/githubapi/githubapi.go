@@ -162,7 +162,7 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string {
-	return "the server redirected to " + e.Location + "; the helper sends tokens only to the server they were minted for"
+	return fmt.Sprintf("the server redirected to %s; the helper sends tokens only to the server they were minted for", e.Location)
 }
 
 // Redirected returns the redirect resp asks for, or nil. Answers net/http

@@ -327,7 +327,7 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin, user string) erro
 		if err := st.Delete(t.Origin, t.Login); err != nil {
 			return err
 		}
-		host := strings.TrimPrefix(strings.TrimPrefix(t.Origin, "https://"), "http://")
+		host := show(strings.TrimPrefix(strings.TrimPrefix(t.Origin, "https://"), "http://"))
 		if err := h.revoke(ctx, t); err != nil {
 			fmt.Fprintf(h.Stdout, "signed out of %s (%s); the token could not be revoked (%v) and expires at %s\n", host, show(t.Login), err, t.Expiry.Local().Format("15:04 MST"))
 			continue

@@ -32,7 +32,10 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			if c.VerificationURIComplete != "" {
 				uri = c.VerificationURIComplete
 			}
-			screen.Code(o.HostPort(), s.ClientID, show(c.UserCode), show(uri), c.Expiry)
+			screen.Code(o.HostPort(), show(s.ClientID), show(c.UserCode), show(uri), c.Expiry)
+			if c.OffServer {
+				fmt.Fprintf(screen.W, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
+			}
 			stopCountdown = screen.Countdown(c.Expiry)
 		},
 	}

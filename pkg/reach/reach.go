@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
@@ -22,36 +23,92 @@ const (
 	maxBytes   = 16 << 10
 )
 
-// TTL is how long a fetched coverage is trusted; within it a cache hit
-// checks a repository without asking the server.
+// TTL is how long a fetched reach is fresh: the memory daemon asks again
+// in the background once it is older.
 const TTL = 5 * time.Minute
 
-// Fetch asks the server where the app lets the token reach.
-func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Reach, error) {
-	insts, _, err := c.Installations(ctx)
+// Listing is what the server says a token reaches: the app's installations
+// the token's user can see and, for those on selected repositories, which.
+type Listing struct {
+	Installations []Installation
+	// Cut is set when the server listed more than the helper reads
+	// (githubapi.MaxInstallations, githubapi.MaxRepositories).
+	Cut bool
+}
+
+// Installation is one installation and, for "selected", its repositories.
+type Installation struct {
+	githubapi.Installation
+	Repos []string // owner/name; nil for "all"
+}
+
+// List asks the server where the app lets c's token reach. On an error it
+// returns what it learned before it, and an error that says which call
+// failed.
+func List(ctx context.Context, c *githubapi.Client) (*Listing, error) {
+	insts, cut, err := c.Installations(ctx)
 	if err != nil {
-		return nil, err
+		return &Listing{}, fmt.Errorf("could not list the app's installations: %w", err)
 	}
-	cv := &store.Reach{Checked: now}
+	l := &Listing{Cut: cut}
 	for _, in := range insts {
-		if cv.AppSlug == "" {
-			cv.AppSlug = in.AppSlug
-		}
-		if in.RepositorySelection == "all" {
-			cv.Accounts = append(cv.Accounts, in.Account.Login)
+		entry := Installation{Installation: in}
+		if in.RepositorySelection != "all" {
+			repos, cut, err := c.InstallationRepositories(ctx, in.ID)
+			entry.Repos = []string{}
+			for _, r := range repos {
+				entry.Repos = append(entry.Repos, r.FullName)
+			}
+			l.Installations = append(l.Installations, entry)
+			if err != nil {
+				return l, fmt.Errorf("could not list the repositories of the installation on %s: %w", safetext.Line(in.Account.Login), err)
+			}
+			l.Cut = l.Cut || cut
 			continue
 		}
-		repos, _, err := c.InstallationRepositories(ctx, in.ID)
-		if err != nil {
-			return nil, err
+		l.Installations = append(l.Installations, entry)
+	}
+	return l, nil
+}
+
+// AppSlug is the app's name as its installations give it, or "".
+func (l *Listing) AppSlug() string {
+	for _, in := range l.Installations {
+		if in.AppSlug != "" {
+			return in.AppSlug
 		}
-		for _, r := range repos {
-			cv.Repos = append(cv.Repos, r.FullName)
+	}
+	return ""
+}
+
+// Reach is the compact form kept with a token: accounts with every
+// repository, the selected repositories, trimmed to fit any store.
+func (l *Listing) Reach(now time.Time) *store.Reach {
+	cv := &store.Reach{Checked: now, AppSlug: l.AppSlug()}
+	for _, in := range l.Installations {
+		if in.Repos == nil {
+			cv.Accounts = append(cv.Accounts, in.Account.Login)
 		}
+		cv.Repos = append(cv.Repos, in.Repos...)
 	}
 	slices.Sort(cv.Repos)
 	trim(cv)
-	return cv, nil
+	if l.Cut && cv.Omitted == 0 {
+		// The server had more than was read: an unlisted repository may
+		// still be reachable, so Covers must not say it is not.
+		cv.Omitted = 1
+	}
+	return cv
+}
+
+// Fetch asks the server where the app lets the token reach, in the form
+// kept with the token.
+func Fetch(ctx context.Context, c *githubapi.Client, now time.Time) (*store.Reach, error) {
+	l, err := List(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return l.Reach(now), nil
 }
 
 // trim cuts cv to what every store can hold, accounts first (each covers
@@ -78,13 +135,36 @@ func Fresh(cv *store.Reach, now time.Time) bool {
 }
 
 // Repo names the repository in git's path attribute ("owner/name.git" or
-// "owner/name/info/refs"...), or "" when path does not name one.
+// "owner/name/info/refs"...), or "" when path does not name one the way
+// GitHub spells names. The path comes from a remote or submodule URL,
+// which anyone can write: a hint is given only for a real repository name.
 func Repo(path string) string {
 	parts := strings.SplitN(strings.Trim(path, "/"), "/", 3)
-	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+	if len(parts) < 2 {
 		return ""
 	}
-	return parts[0] + "/" + strings.TrimSuffix(parts[1], ".git")
+	owner, name := parts[0], strings.TrimSuffix(parts[1], ".git")
+	if !nameChars(owner, "-_", 100) || !nameChars(name, "-_.", 100) {
+		return ""
+	}
+	return owner + "/" + name
+}
+
+// nameChars reports whether s is 1 to max ASCII letters, digits and the
+// punctuation in extra.
+func nameChars(s, extra string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte(extra, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Covers reports whether repo (owner/name) is within cv, or may be: a
@@ -117,6 +197,7 @@ func InstallLink(cv *store.Reach, web string) string {
 }
 
 // Summary says in one line where login can push, and where to grant more.
+// Names come from the server, so the line is made safe for a terminal.
 func Summary(cv *store.Reach, login, web string) string {
 	var reach []string
 	for _, a := range cv.Accounts {
@@ -141,14 +222,14 @@ func Summary(cv *store.Reach, login, web string) string {
 	} else {
 		s += "; install the app on your repositories from its page on " + web
 	}
-	return s
+	return safetext.Line(s)
 }
 
 // Warning tells the person that repo is outside cv, for login.
 func Warning(cv *store.Reach, repo, login, web string) string {
 	s := fmt.Sprintf("%s is not among the repositories the GitHub App lets %s reach, so a push will be refused", repo, login)
 	if link := InstallLink(cv, web); link != "" {
-		return s + "; grant it at " + link
+		return safetext.Line(s + "; grant it at " + link)
 	}
-	return s + "; install the app on it from the app's page on " + web
+	return safetext.Line(s + "; install the app on it from the app's page on " + web)
 }

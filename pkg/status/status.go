@@ -12,6 +12,7 @@ import (
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
@@ -36,6 +37,7 @@ type Report struct {
 //	app_slug             the GitHub App, when an installation named it; else absent
 //	install_url          where to install the app on more repositories; absent without app_slug
 //	installations        what the token can reach; [] when the app is installed nowhere the user can reach
+//	truncated            true when the server listed more installations or repositories than are read; else absent
 //	error                why the rest is incomplete (an API call failed); else absent
 type Account struct {
 	Host             string         `json:"host"`
@@ -47,6 +49,7 @@ type Account struct {
 	AppSlug          string         `json:"app_slug,omitempty"`
 	InstallURL       string         `json:"install_url,omitempty"`
 	Installations    []Installation `json:"installations"`
+	Truncated        bool           `json:"truncated,omitempty"`
 	Error            string         `json:"error,omitempty"`
 }
 
@@ -127,36 +130,25 @@ func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName str
 	}
 	ctx, cancel := context.WithTimeout(ctx, accountWait)
 	defer cancel()
-	client := &githubapi.Client{API: api, Token: t.AccessToken, HTTP: hc}
-	insts, _, err := client.Installations(ctx)
+	l, err := reach.List(ctx, &githubapi.Client{API: api, Token: t.AccessToken, HTTP: hc})
 	if err != nil {
-		a.Error = "could not list the app's installations: " + err.Error()
-		return a
+		a.Error = err.Error()
 	}
-	for _, in := range insts {
-		if a.AppSlug == "" && in.AppSlug != "" {
-			a.AppSlug = in.AppSlug
-			a.InstallURL = githubapi.InstallURL(ep.Web, in.AppSlug)
-		}
+	a.Truncated = l.Cut
+	if slug := l.AppSlug(); slug != "" {
+		a.AppSlug, a.InstallURL = slug, githubapi.InstallURL(ep.Web, slug)
+	}
+	for _, in := range l.Installations {
 		entry := Installation{
 			ID:                  in.ID,
 			Account:             in.Account.Login,
 			AccountType:         in.Account.Type,
 			RepositorySelection: in.RepositorySelection,
 			Permissions:         in.Permissions,
+			Repositories:        in.Repos,
 		}
 		if entry.Permissions == nil {
 			entry.Permissions = map[string]string{}
-		}
-		if in.RepositorySelection == "selected" {
-			entry.Repositories = []string{}
-			repos, _, err := client.InstallationRepositories(ctx, in.ID)
-			if err != nil && a.Error == "" {
-				a.Error = "could not list the repositories of the installation on " + in.Account.Login + ": " + err.Error()
-			}
-			for _, r := range repos {
-				entry.Repositories = append(entry.Repositories, r.FullName)
-			}
 		}
 		a.Installations = append(a.Installations, entry)
 	}

@@ -6,8 +6,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 )
 
@@ -61,6 +62,9 @@ func (r *Report) WriteText(w io.Writer, host *origin.Origin, now time.Time) {
 		case a.Error == "":
 			fmt.Fprintln(w, "  the app is installed on no account you can reach, so git can reach no repository with this token: install the GitHub App on the repositories you need")
 		}
+		if a.Truncated {
+			fmt.Fprintf(w, "  (the server listed more than %d installations or %d repositories; the list above is cut there)\n", githubapi.MaxInstallations, githubapi.MaxRepositories)
+		}
 		if a.InstallURL != "" {
 			fmt.Fprintf(w, "  install it on more repositories: %s\n", show(a.InstallURL))
 		}
@@ -95,11 +99,4 @@ func permissions(p map[string]string) string {
 }
 
 // show makes a server's text harmless on a terminal.
-func show(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+func show(s string) string { return safetext.Line(s) }
