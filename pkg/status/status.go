@@ -20,10 +20,29 @@ import (
 // its field names are a stable interface (see docs/status.md):
 //
 //	accounts  one entry per cached token, newest first; [] when none
+//	pending   one entry per device code waiting to be entered; [] when none
 //	sign_in   when accounts is empty, the command that signs in; else absent
 type Report struct {
 	Accounts []Account `json:"accounts"`
-	SignIn   string    `json:"sign_in,omitempty"`
+	// Pending lists the sign-ins waiting for a person to enter a code;
+	// always present, [] when none.
+	Pending []Pending `json:"pending"`
+	SignIn  string    `json:"sign_in,omitempty"`
+}
+
+// Pending is one device code waiting to be entered:
+//
+//	host              host[:port]
+//	url               scheme://host[:port]
+//	user_code         the code to enter
+//	verification_uri  where to enter it
+//	expires_at        when the code dies, RFC 3339 in UTC
+type Pending struct {
+	Host            string    `json:"host"`
+	URL             string    `json:"url"`
+	UserCode        string    `json:"user_code"`
+	VerificationURI string    `json:"verification_uri"`
+	ExpiresAt       time.Time `json:"expires_at"`
 }
 
 // Account is one signed-in account on one host:
@@ -84,7 +103,7 @@ func Gather(ctx context.Context, st store.Store, storeName string, hc *http.Clie
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Accounts: []Account{}}
+	r := &Report{Accounts: []Account{}, Pending: []Pending{}}
 	for _, t := range toks {
 		if host != nil && t.Origin != host.String() {
 			continue
