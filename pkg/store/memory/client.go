@@ -222,6 +222,8 @@ func (s *Store) call(req Request, start bool) (Response, error) {
 			return resp, nil
 		case statusNotFound:
 			return resp, store.ErrNotFound
+		case statusStale:
+			return resp, store.ErrStale
 		default:
 			return resp, fmt.Errorf("the token daemon refused the request: %s", resp.Error)
 		}

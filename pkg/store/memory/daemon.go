@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -24,11 +23,6 @@ import (
 )
 
 const (
-	sockName = "daemon.sock"
-	lockName = "daemon.lock"
-	// ioTimeout bounds one request on both sides, so neither a stuck client
-	// nor a stuck daemon can hold the other.
-	ioTimeout = 5 * time.Second
 	// socketCheck is how often the daemon makes sure its socket is still
 	// in place. Once the socket is gone (logind removes $XDG_RUNTIME_DIR at
 	// logout) no client can reach the tokens, so holding them any longer
@@ -39,27 +33,23 @@ const (
 // ServeOptions tune the daemon.
 type ServeOptions struct {
 	// IdleExit is how long the daemon stays once it holds no token, no
-	// lock and no waiter; default 30s, as git's credential-cache.
+	// lock, no waiter and no connection, and runs nothing in the
+	// background; default 30s, as git's credential-cache.
 	IdleExit time.Duration
 	// Refresh, when set, renews a token that carries a refresh token,
 	// shortly before it expires and until its RefreshUntil. A failed
 	// renewal is not retried: the token then expires, and the next git
-	// command signs in with the device flow.
+	// command signs in with the device flow. A renewed token keeps the
+	// Reach of the one it replaces.
 	Refresh func(ctx context.Context, t store.Token) (store.Token, error)
-}
-
-// refreshWait bounds one renewal.
-const refreshWait = 30 * time.Second
-
-// refreshDue is when the daemon renews t, and whether it will: early
-// enough that a get never finds less than MinLifetime left, but not before
-// half the token's life, so a short-lived token is not renewed in a loop.
-func refreshDue(t store.Token, now time.Time) (time.Time, bool) {
-	if t.RefreshToken == "" || !now.Before(t.RefreshUntil) {
-		return time.Time{}, false
-	}
-	margin := min(t.MinLifetime+time.Minute, t.Expiry.Sub(t.Minted)/2)
-	return t.Expiry.Add(-margin), true
+	// Reach, when set, looks up where a token reaches. A get that finds
+	// the token's Reach missing or older than ReachTTL is answered at once
+	// with what the daemon has, and the lookup runs in the background, one
+	// at a time per account; after a failure the account is not looked up
+	// again for ReachTTL.
+	Reach func(ctx context.Context, t store.Token) (*store.Reach, error)
+	// ReachTTL is how long a Reach is trusted; default 5 minutes.
+	ReachTTL time.Duration
 }
 
 // Serve runs the token daemon for dir in the current process until it has
@@ -70,9 +60,6 @@ func refreshDue(t store.Token, now time.Time) (time.Time, bool) {
 // outlives the git command and terminal that started it) and shuts out
 // debuggers (non-dumpable on Linux, PT_DENY_ATTACH on macOS).
 func Serve(dir string, opts ServeOptions) error {
-	if opts.IdleExit <= 0 {
-		opts.IdleExit = 30 * time.Second
-	}
 	if err := runtimedir.Ensure(dir); err != nil {
 		return err
 	}
@@ -119,117 +106,74 @@ func Serve(dir string, opts ServeOptions) error {
 		return fmt.Errorf("cannot check the socket %s it just created: %v", sock, err)
 	}
 
-	d := &daemon{
-		uid:      os.Geteuid(),
-		sock:     sock,
-		socket:   listening,
-		tokens:   map[key]store.Token{},
-		refresh:  opts.Refresh,
-		renewing: map[key]bool{},
-		locks:    map[key][]*waiter{},
-		changed:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+	s := &server{
+		uid:    os.Geteuid(),
+		sock:   sock,
+		socket: listening,
+		tb: newTable(tableOptions{
+			Now:      time.Now,
+			IdleExit: opts.IdleExit,
+			Refresh:  opts.Refresh,
+			Reach:    opts.Reach,
+			ReachTTL: opts.ReachTTL,
+		}),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
-	go d.accept(ln)
-	d.run(opts.IdleExit, term)
+	go s.accept(ln)
+	s.run(term)
 
 	// Checked right before removing: another daemon may have put its own
 	// socket there (the directory was deleted and made again), and that one
 	// must stay. What remains of the race is the time between two syscalls.
-	if d.ownsSocket() {
+	if s.ownsSocket() {
 		os.Remove(sock)
 	}
 	ln.Close()
 	lock.Close()
-	close(d.done) // ends lock holders and waiters, and answers "stop"
+	close(s.done) // ends lock holders and waiters, and answers "stop"
 	return nil
 }
 
-func openLockFile(dir string) (*os.File, error) {
-	name := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %v (remove it if it is not a plain file)", name, err)
-	}
-	return f, nil
-}
-
-type key struct{ origin, login string }
-
-type waiter struct{ granted chan struct{} }
-
-type daemon struct {
+// server is the daemon's side of the socket: who may connect, and what
+// each connection asks of the table.
+type server struct {
 	uid    int
 	sock   string      // the socket's path
 	socket os.FileInfo // the socket file as created, to tell it from a replacement
+	tb     *table
 
-	refresh func(ctx context.Context, t store.Token) (store.Token, error)
-
-	mu       sync.Mutex
-	renewing map[key]bool // renewals under way
-	tokens   map[key]store.Token
-	locks    map[key][]*waiter // [0] holds the lock; the rest wait in order
-	open     int               // connections being served, lock holders and waiters included
-	closing  bool              // set once the daemon decided to exit
-
-	changed  chan struct{} // poked when open drops, to re-check idleness
 	stop     chan struct{} // closed by a "stop" request
 	stopOnce sync.Once
 	done     chan struct{} // closed once the daemon no longer listens
 }
 
-// run sleeps until the next token expiry, idle deadline or socket check,
-// and returns when the daemon should exit, with every token dropped.
-func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
-	defer d.setClosing()
+// run sleeps until the table's next wake-up or a socket check, and returns
+// when the daemon should exit, with the table closed.
+func (s *server) run(term <-chan os.Signal) {
+	defer s.tb.Close()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	check := time.NewTicker(socketCheck)
 	defer check.Stop()
-	var idleSince time.Time
 	for {
-		now := time.Now()
-		d.mu.Lock()
-		d.sweep(now)
-		idle := len(d.tokens) == 0 && d.open == 0
-		switch {
-		case !idle:
-			idleSince = time.Time{}
-		case idleSince.IsZero():
-			idleSince = now
+		wake, exit := s.tb.Next()
+		if exit {
+			return
 		}
-		wait := time.Hour
-		if idle {
-			wait = idleSince.Add(idleExit).Sub(now)
-			if wait <= 0 {
-				d.closing = true // under mu, so no connection slips in
-				d.mu.Unlock()
-				return
-			}
+		wait := time.Hour // nothing scheduled: only a change wakes the table
+		if !wake.IsZero() {
+			wait = max(time.Until(wake), 0)
 		}
-		for k, t := range d.tokens {
-			wait = min(wait, t.Expiry.Sub(now))
-			if due, ok := refreshDue(t, now); ok && d.refresh != nil && !d.renewing[k] {
-				if !now.Before(due) {
-					d.renewing[k] = true
-					go d.renew(k, t)
-					continue
-				}
-				wait = min(wait, due.Sub(now))
-			}
-		}
-		d.mu.Unlock()
-
-		timer.Reset(max(wait, 0))
+		timer.Reset(wait)
 		select {
 		case <-timer.C:
-		case <-d.changed:
+		case <-s.tb.Changed():
 		case <-check.C:
-			if !d.ownsSocket() {
+			if !s.ownsSocket() {
 				return
 			}
-		case <-d.stop:
+		case <-s.stop:
 			return
 		case <-term:
 			return
@@ -237,55 +181,15 @@ func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
 	}
 }
 
-// renew replaces t with a renewed token, unless t was replaced meanwhile.
-func (d *daemon) renew(k key, t store.Token) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshWait)
-	defer cancel()
-	fresh, err := d.refresh(ctx, t)
-	d.mu.Lock()
-	delete(d.renewing, k)
-	if cur, ok := d.tokens[k]; ok && cur.AccessToken == t.AccessToken && !d.closing {
-		if err != nil {
-			cur.RefreshToken = ""
-			d.tokens[k] = cur
-		} else {
-			d.tokens[k] = fresh
-		}
-	}
-	d.mu.Unlock()
-	select {
-	case d.changed <- struct{}{}:
-	default:
-	}
-}
-
-// setClosing turns away new connections and drops every token, so that
-// nothing is handed out once the daemon has decided to exit.
-func (d *daemon) setClosing() {
-	d.mu.Lock()
-	d.closing = true
-	clear(d.tokens)
-	d.mu.Unlock()
-}
-
 // ownsSocket reports whether the socket path still names the socket this
 // daemon listens on: not removed, alone or with its directory, and not
 // replaced by another file or another daemon's socket.
-func (d *daemon) ownsSocket() bool {
-	fi, err := os.Lstat(d.sock)
-	return err == nil && os.SameFile(fi, d.socket)
+func (s *server) ownsSocket() bool {
+	fi, err := os.Lstat(s.sock)
+	return err == nil && os.SameFile(fi, s.socket)
 }
 
-// sweep drops expired tokens; d.mu is held.
-func (d *daemon) sweep(now time.Time) {
-	for k, t := range d.tokens {
-		if !now.Before(t.Expiry) {
-			delete(d.tokens, k)
-		}
-	}
-}
-
-func (d *daemon) accept(ln *net.UnixListener) {
+func (s *server) accept(ln *net.UnixListener) {
 	for {
 		c, err := ln.AcceptUnix()
 		if errors.Is(err, net.ErrClosed) {
@@ -296,37 +200,16 @@ func (d *daemon) accept(ln *net.UnixListener) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go d.serve(c)
+		go s.serve(c)
 	}
 }
 
-// enter counts a connection as open unless the daemon is exiting.
-func (d *daemon) enter() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closing {
-		return false
-	}
-	d.open++
-	return true
-}
-
-func (d *daemon) leave() {
-	d.mu.Lock()
-	d.open--
-	d.mu.Unlock()
-	select {
-	case d.changed <- struct{}{}:
-	default:
-	}
-}
-
-func (d *daemon) serve(c *net.UnixConn) {
+func (s *server) serve(c *net.UnixConn) {
 	defer c.Close()
-	if !d.samePeer(c) || !d.enter() {
+	if !s.samePeer(c) || !s.tb.Enter() {
 		return // closed without a word: nothing to tell a stranger
 	}
-	defer d.leave()
+	defer s.tb.Leave()
 
 	c.SetDeadline(time.Now().Add(ioTimeout))
 	req, err := DecodeRequest(c)
@@ -338,19 +221,19 @@ func (d *daemon) serve(c *net.UnixConn) {
 	}
 	switch req.Op {
 	case OpLock:
-		d.lock(c, key{req.Origin, req.Login})
+		s.lock(c, req.Origin, req.Login)
 	case OpStop:
 		writeFrame(c, Response{V: Version, Status: statusOK})
-		d.stopOnce.Do(func() { close(d.stop) })
-		<-d.done
+		s.stopOnce.Do(func() { close(s.stop) })
+		<-s.done
 	default:
-		writeFrame(c, d.answer(req, time.Now()))
+		writeFrame(c, s.answer(req))
 	}
 }
 
-func (d *daemon) samePeer(c *net.UnixConn) bool {
+func (s *server) samePeer(c *net.UnixConn) bool {
 	uid, _, err := connPeer(c)
-	return err == nil && uid == d.uid
+	return err == nil && uid == s.uid
 }
 
 // connPeer returns the user and process at the other end of c.
@@ -372,74 +255,34 @@ func isIOError(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }
 
-func (d *daemon) answer(req Request, now time.Time) Response {
+func (s *server) answer(req Request) Response {
 	ok := Response{V: Version, Status: statusOK}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.sweep(now)
 	switch req.Op {
 	case OpGet:
-		if t, found := d.find(req.Origin, req.Login); found {
-			t.RefreshToken = "" // stays in the daemon: no client needs it
+		if t, found := s.tb.Get(req.Origin, req.Login); found {
 			ok.Token = &t
 			return ok
 		}
 		return Response{V: Version, Status: statusNotFound}
 	case OpPut:
-		t := *req.Token
-		k := key{t.Origin, t.Login}
-		if now.Before(t.Expiry) {
-			d.tokens[k] = t
-		} else {
-			delete(d.tokens, k) // an expired token still replaces
+		if err := s.tb.Put(*req.Token); errors.Is(err, store.ErrStale) {
+			return Response{V: Version, Status: statusStale}
 		}
 	case OpDelete:
-		for k := range d.tokens {
-			if k.origin == req.Origin && (req.Login == "" || k.login == req.Login) {
-				delete(d.tokens, k)
-			}
-		}
+		s.tb.Delete(req.Origin, req.Login)
 	case OpList:
-		ok.Tokens = make([]store.Token, 0, len(d.tokens))
-		for _, t := range d.tokens {
-			t.RefreshToken = ""
-			ok.Tokens = append(ok.Tokens, t)
-		}
-		store.SortNewestFirst(ok.Tokens)
+		ok.Tokens = s.tb.List()
 	}
 	return ok
 }
 
-// find returns the token for origin and login, or with an empty login the
-// one minted last on origin; d.mu is held.
-func (d *daemon) find(origin, login string) (store.Token, bool) {
-	if login != "" {
-		t, ok := d.tokens[key{origin, login}]
-		return t, ok
-	}
-	var best store.Token
-	found := false
-	for k, t := range d.tokens {
-		if k.origin == origin && (!found || t.Minted.After(best.Minted)) {
-			best, found = t, true
-		}
-	}
-	return best, found
-}
-
-// lock queues c for k, answers once the lock is granted, and holds it until
-// c closes. Any read returning means the client closed or misbehaved; either
-// way it leaves the queue.
-func (d *daemon) lock(c *net.UnixConn, k key) {
+// lock queues c for the lock of origin and login, answers once the lock is
+// granted, and holds it until c closes. Any read returning means the client
+// closed or misbehaved; either way it leaves the queue.
+func (s *server) lock(c *net.UnixConn, origin, login string) {
 	c.SetDeadline(time.Time{}) // the client bounds the wait and the hold
-	w := &waiter{granted: make(chan struct{})}
-	d.mu.Lock()
-	d.locks[k] = append(d.locks[k], w)
-	if len(d.locks[k]) == 1 {
-		close(w.granted)
-	}
-	d.mu.Unlock()
-	defer d.unlock(k, w)
+	w := s.tb.Lock(origin, login)
+	defer s.tb.Unlock(w)
 
 	gone := make(chan struct{})
 	go func() {
@@ -450,7 +293,7 @@ func (d *daemon) lock(c *net.UnixConn, k key) {
 	case <-w.granted:
 	case <-gone:
 		return
-	case <-d.done:
+	case <-s.done:
 		return
 	}
 	c.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -459,22 +302,6 @@ func (d *daemon) lock(c *net.UnixConn, k key) {
 	}
 	select {
 	case <-gone:
-	case <-d.done:
-	}
-}
-
-func (d *daemon) unlock(k key, w *waiter) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	q := d.locks[k]
-	i := slices.Index(q, w)
-	q = slices.Delete(q, i, i+1)
-	if len(q) == 0 {
-		delete(d.locks, k)
-		return
-	}
-	d.locks[k] = q
-	if i == 0 {
-		close(q[0].granted)
+	case <-s.done:
 	}
 }

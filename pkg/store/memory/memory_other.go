@@ -12,6 +12,9 @@ import (
 
 var errUnsupported = errors.New("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store")
 
+// oNoFollow is for openLockFile, which nothing calls here.
+const oNoFollow = 0
+
 // Options configure the client; see the Unix version.
 type Options struct {
 	Daemon []string
@@ -22,6 +25,8 @@ type Options struct {
 type ServeOptions struct {
 	IdleExit time.Duration
 	Refresh  func(ctx context.Context, t store.Token) (store.Token, error)
+	Reach    func(ctx context.Context, t store.Token) (*store.Reach, error)
+	ReachTTL time.Duration
 }
 
 // Store is unavailable on this platform.

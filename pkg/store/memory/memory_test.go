@@ -242,7 +242,16 @@ func wantNotFound(t *testing.T, s *Store, tk store.Token) {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return newEnv(t, 30*time.Second).s })
+	storetest.Run(t, func(t *testing.T) store.Store {
+		// storetest's PutReplaces still expects an older token to replace
+		// a newer one; store.Store now answers that with ErrStale
+		// (TestTableStalePutRefused). Drop this skip once the suite checks
+		// ErrStale.
+		if strings.HasSuffix(t.Name(), "/PutReplaces") {
+			t.Skip("storetest's PutReplaces predates store.ErrStale")
+		}
+		return newEnv(t, 30*time.Second).s
+	})
 }
 
 func TestLockDiesWithHolder(t *testing.T) {
@@ -279,37 +288,19 @@ func TestReadsStartNothing(t *testing.T) {
 	}
 }
 
-func TestExpiredTokenDropped(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, 30*time.Second)
-	short := token(t, "short", 500*time.Millisecond)
-	long := token(t, "long", time.Hour)
-	mustPut(t, e.s, short)
-	mustPut(t, e.s, long)
-	deadline := time.Now().Add(wait)
-	for {
-		_, err := e.s.Get(short.Origin, short.Login)
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if err != nil || time.Now().After(deadline) {
-			t.Fatalf("Get of a token past its expiry: %v; want ErrNotFound", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	wantToken(t, e.s, long)
-	if l, err := e.s.List(); err != nil || len(l) != 1 {
-		t.Fatalf("List = %d tokens, %v; want only the unexpired one", len(l), err)
-	}
-}
-
+// TestIdleExit: once the daemon holds nothing it exits, removing its
+// socket. When the idle deadline falls is the table's business
+// (TestTableIdleExit); this is the process around it.
 func TestIdleExit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, time.Second)
-	tk := token(t, "octocat", time.Second)
+	e := newEnv(t, 50*time.Millisecond)
+	tk := token(t, "octocat", time.Hour)
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
-	waitExit(t, p, "after its last token expired and IdleExit passed")
+	if err := e.s.Delete(tk.Origin, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p, "once it held nothing for IdleExit")
 	if p.err != nil {
 		t.Errorf("daemon exit: %v", p.err)
 	}
@@ -753,15 +744,7 @@ func TestOtherUserRefused(t *testing.T) {
 
 	// Let nobody reach the socket and run a copy of this binary, so that
 	// only the daemon's peer check stands in the way.
-	exe, _ := os.Executable()
-	bin := filepath.Join(e.dir, "client")
-	b, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := nobodyCopy(t)
 	os.Chmod(e.dir, 0o711)
 	os.Chmod(e.sock(), 0o777)
 

@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// oNoFollow keeps openLockFile from following a planted symlink.
+const oNoFollow = unix.O_NOFOLLOW
+
 // hardenProcess keeps debuggers of the same user from attaching to the
 // daemon, the nearest macOS has to PR_SET_DUMPABLE.
 func hardenProcess() error {

@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// oNoFollow keeps openLockFile from following a planted symlink.
+const oNoFollow = unix.O_NOFOLLOW
+
 // hardenProcess keeps other processes of the same user from ptracing the
 // daemon or reading its memory through a core dump.
 func hardenProcess() error {

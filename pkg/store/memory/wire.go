@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
@@ -22,7 +25,7 @@ import (
 //	          {"v":1,"op":"list"}
 //	          {"v":1,"op":"lock","origin":"...","login":"..."}
 //	          {"v":1,"op":"stop"}
-//	response: {"v":1,"status":"ok"|"not_found"|"error","error":"...",
+//	response: {"v":1,"status":"ok"|"not_found"|"stale"|"error","error":"...",
 //	           "token":{...},"tokens":[...]}
 //
 // A request over MaxRequest bytes, malformed, or of another version is
@@ -31,6 +34,27 @@ import (
 // "lock" is answered only once the lock is granted, and the lock is held
 // until the client closes the connection; "stop" is answered at once, and
 // the daemon closes the connection when it no longer listens.
+
+// Where client and daemon meet, in the runtime directory: the daemon
+// listens on sockName and holds an flock on lockName for its whole life.
+const (
+	sockName = "daemon.sock"
+	lockName = "daemon.lock"
+)
+
+// ioTimeout bounds one request on both sides, so neither a stuck client
+// nor a stuck daemon can hold the other.
+const ioTimeout = 5 * time.Second
+
+// openLockFile opens the file whose flock says which daemon serves dir.
+func openLockFile(dir string) (*os.File, error) {
+	name := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|oNoFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %v (remove it if it is not a plain file)", name, err)
+	}
+	return f, nil
+}
 
 // Version is the wire format version this package speaks.
 const Version = 1
@@ -65,6 +89,7 @@ type Request struct {
 const (
 	statusOK       = "ok"
 	statusNotFound = "not_found"
+	statusStale    = "stale" // a put of a token older than the one kept
 	statusError    = "error"
 )
 
