@@ -283,8 +283,8 @@ func TestReadsStartNothing(t *testing.T) {
 	if n := len(tracked(e.dir)); n != 0 {
 		t.Errorf("%d daemons were started", n)
 	}
-	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "cannot start the token daemon") {
-		t.Errorf("Put with a missing daemon program: %v; want a clear start error", err)
+	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "cannot start the token daemon") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Put with a missing daemon program: %v; want a clear start error that matches ErrUnavailable", err)
 	}
 }
 
@@ -614,14 +614,14 @@ func TestStartFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 30*time.Second)
 	e.s.opts.Daemon = []string{"/bin/sh", "-c", "exit 3"}
-	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "exited before it listened") {
-		t.Errorf("Put with a daemon that fails: %v", err)
+	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "exited before it listened") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Put with a daemon that fails: %v; want ErrUnavailable", err)
 	}
 	// One that never listens: the client gives up with a clear error.
 	e.s.opts.Daemon = []string{"/bin/sh", "-c", "exec sleep 60"}
 	_, err := e.s.Lock(context.Background(), "https://github.com", "octocat")
-	if err == nil || !strings.Contains(err.Error(), "did not listen") {
-		t.Errorf("Lock with a daemon that never listens: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "did not listen") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Lock with a daemon that never listens: %v; want ErrUnavailable", err)
 	}
 	for _, p := range tracked(e.dir) {
 		syscall.Kill(p.proc.Pid, syscall.SIGKILL)
@@ -633,7 +633,7 @@ func TestOpenChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, time.Second)
 	long := filepath.Join(e.dir, strings.Repeat("d", 100))
-	if _, err := Open(long, Options{}); err == nil || !strings.Contains(err.Error(), "too long") {
+	if _, err := Open(long, Options{}); err == nil || !strings.Contains(err.Error(), "too long") || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Open of a directory too long for a socket: %v", err)
 	}
 	open := filepath.Join(e.dir, "open")
