@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +30,11 @@ const (
 	maxSpawns = 3
 )
 
-// staleNotice tells the person why tokens they had are gone.
-const staleNotice = "the token daemon had stopped, so its tokens are gone; a new one starts when needed"
+// staleNotice and legacyNotice tell the person why tokens they had are gone.
+const (
+	staleNotice  = "the token daemon had stopped, so its tokens are gone; a new one starts when needed"
+	legacyNotice = "the token daemon of an earlier version of git-credential-ghapp was stopped, so its tokens are gone"
+)
 
 // Options configure the client.
 type Options struct {
@@ -85,7 +87,9 @@ func Open(dir string, opts Options) (*Store, error) {
 // stay in the daemon's memory and never reach a file.
 func (s *Store) KeepsRefreshTokens() bool { return true }
 
-// Get returns the token for origin and login; see store.Store.
+// Get returns the token for origin and login; see store.Store. It never
+// starts a daemon. This is the path of every cache hit, so it costs one
+// blocking connection and a few syscalls (see conn), and no JSON.
 func (s *Store) Get(origin, login string) (store.Token, error) {
 	resp, err := s.call(Request{Op: OpGet, Origin: origin, Login: login}, false)
 	if errors.Is(err, errNoDaemon) {
@@ -94,13 +98,14 @@ func (s *Store) Get(origin, login string) (store.Token, error) {
 	if err != nil {
 		return store.Token{}, err
 	}
-	if resp.Token == nil {
+	if len(resp.Tokens) != 1 {
 		return store.Token{}, errors.New("the token daemon answered a get without a token")
 	}
-	return *resp.Token, nil
+	return resp.Tokens[0], nil
 }
 
-// Put keeps t in the daemon, starting it when none runs.
+// Put keeps t in the daemon, starting it when none runs. It returns
+// store.ErrStale when the daemon keeps a newer token for the account.
 func (s *Store) Put(t store.Token) error {
 	_, err := s.call(Request{Op: OpPut, Token: &t}, true)
 	return err
@@ -125,7 +130,8 @@ func (s *Store) List() ([]store.Token, error) {
 }
 
 // Stop asks a running daemon to exit, dropping every token it holds, and
-// returns once it no longer listens. No daemon is not an error.
+// returns once it no longer listens. No daemon is not an error. It stops a
+// daemon of any wire version.
 func (s *Store) Stop() error {
 	c, err := s.dial()
 	if errors.Is(err, errNoDaemon) {
@@ -135,7 +141,10 @@ func (s *Store) Stop() error {
 		return err
 	}
 	defer c.Close()
-	resp, err := roundTrip(c, Request{V: Version, Op: OpStop})
+	resp, err := roundTrip(c, encodeRequest(Request{Op: OpStop}))
+	if errors.Is(err, errLegacyDaemon) {
+		return s.stopLegacy()
+	}
 	if isGone(err) {
 		return nil // it was exiting anyway
 	}
@@ -145,9 +154,38 @@ func (s *Store) Stop() error {
 	if resp.Status != statusOK {
 		return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
 	}
-	// The daemon closes the connection once it no longer listens.
+	return waitClosed(c)
+}
+
+// waitClosed returns once the daemon closes c, which a stopping daemon
+// does once it no longer listens.
+func waitClosed(c *conn) error {
 	if _, err := c.Read(make([]byte, 1)); !isGone(err) {
 		return fmt.Errorf("the token daemon did not stop within %v", ioTimeout)
+	}
+	return nil
+}
+
+// stopLegacy stops a daemon of wire version 1, left running by an earlier
+// version of this program: its tokens are of no use to this one.
+func (s *Store) stopLegacy() error {
+	c, err := s.dial()
+	if errors.Is(err, errNoDaemon) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.Write(rawFrame(legacyStop))
+	if _, err := readFrame(c, maxResponse); err != nil && !isGone(err) {
+		return fmt.Errorf("the token daemon of an earlier version did not answer the stop request: %v", err)
+	}
+	if err := waitClosed(c); err != nil {
+		return err
+	}
+	if s.opts.Notice != nil {
+		s.opts.Notice(legacyNotice)
 	}
 	return nil
 }
@@ -156,17 +194,24 @@ func (s *Store) Stop() error {
 // when none runs. The lock lives as long as the connection, so it is
 // released by unlock, or by the kernel when this process dies.
 func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), err error) {
-	req := Request{V: Version, Op: OpLock, Origin: origin, Login: login}
+	frame := encodeRequest(Request{Op: OpLock, Origin: origin, Login: login})
 	for retried := false; ; retried = true {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, err := s.connect(true)
+		raw, err := s.connect(true)
 		if err != nil {
 			return nil, err
 		}
+		// Waiting for the lock must end with ctx: hand the connection to
+		// the runtime's poller, whose deadlines can be moved. A sign-in is
+		// no hit path.
+		c, err := raw.netConn()
+		if err != nil {
+			return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+		}
 		c.SetWriteDeadline(time.Now().Add(ioTimeout))
-		err = writeFrame(c, req)
+		err = writeFrame(c, frame)
 		var resp Response
 		if err == nil {
 			stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
@@ -175,6 +220,13 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 				c.Close()
 				return nil, ctx.Err()
 			}
+		}
+		if errors.Is(err, errLegacyDaemon) && !retried {
+			c.Close()
+			if err := s.stopLegacy(); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if isGone(err) && !retried {
 			c.Close()
@@ -196,14 +248,25 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 // call sends one request and returns the daemon's answer; start says
 // whether to start a daemon when none runs.
 func (s *Store) call(req Request, start bool) (Response, error) {
-	req.V = Version
+	frame := encodeRequest(req)
+	if len(frame)-4 > MaxRequest {
+		return Response{}, fmt.Errorf("the token is too large for the token daemon (%d bytes, at most %d)", len(frame)-4, MaxRequest)
+	}
 	for retried := false; ; retried = true {
 		c, err := s.connect(start)
 		if err != nil {
 			return Response{}, err
 		}
-		resp, err := roundTrip(c, req)
+		resp, err := roundTrip(c, frame)
 		c.Close()
+		if errors.Is(err, errLegacyDaemon) {
+			// Left by an earlier version: end it, and carry on as if
+			// none ran.
+			if err := s.stopLegacy(); err != nil {
+				return Response{}, err
+			}
+			err = io.EOF
+		}
 		if isGone(err) {
 			// The daemon exited between accepting and answering: it was
 			// idle, or being stopped, so it held nothing.
@@ -230,9 +293,8 @@ func (s *Store) call(req Request, start bool) (Response, error) {
 	}
 }
 
-func roundTrip(c net.Conn, req Request) (Response, error) {
-	c.SetDeadline(time.Now().Add(ioTimeout))
-	if err := writeFrame(c, req); err != nil {
+func roundTrip(c *conn, frame []byte) (Response, error) {
+	if err := writeFrame(c, frame); err != nil {
 		return Response{}, err
 	}
 	return decodeResponse(c)
@@ -244,7 +306,7 @@ func isGone(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (s *Store) connect(start bool) (net.Conn, error) {
+func (s *Store) connect(start bool) (*conn, error) {
 	c, err := s.dial()
 	if errors.Is(err, errNoDaemon) && start {
 		return s.startDaemon()
@@ -253,21 +315,21 @@ func (s *Store) connect(start bool) (net.Conn, error) {
 }
 
 // dial connects to the daemon, or returns errNoDaemon.
-func (s *Store) dial() (net.Conn, error) {
-	c, err := net.DialTimeout("unix", s.sock, ioTimeout)
+func (s *Store) dial() (*conn, error) {
+	c, err := dialUnix(s.sock, ioTimeout)
 	switch {
 	case err == nil:
 		// The daemon checks its peers; the client checks the daemon too, so
 		// that a listener of another user (a socket planted or linked in
 		// its place) is never sent a token nor trusted for one.
-		uid, _, perr := connPeer(c.(*net.UnixConn))
+		uid, _, perr := peer(c.fd)
 		if perr != nil {
 			c.Close()
 			return nil, fmt.Errorf("cannot tell who serves the token daemon socket %s: %v", s.sock, perr)
 		}
-		if uid != os.Geteuid() {
+		if euid := os.Geteuid(); uid != euid {
 			c.Close()
-			return nil, fmt.Errorf("the token daemon socket %s is served by uid %d, not you (uid %d); refusing it (remove %s)", s.sock, uid, os.Geteuid(), s.sock)
+			return nil, fmt.Errorf("the token daemon socket %s is served by uid %d, not you (uid %d); refusing it (remove %s)", s.sock, uid, euid, s.sock)
 		}
 		return c, nil
 	case errors.Is(err, syscall.ENOENT):
@@ -298,7 +360,7 @@ func (s *Store) removeStaleSocket() {
 }
 
 // startDaemon starts a daemon and returns a connection to it.
-func (s *Store) startDaemon() (net.Conn, error) {
+func (s *Store) startDaemon() (*conn, error) {
 	argv := s.opts.Daemon
 	if len(argv) == 0 {
 		exe, err := os.Executable()
@@ -351,8 +413,8 @@ func (s *Store) startDaemon() (net.Conn, error) {
 // c reached. They would quit on finding the lock taken, but one slow to
 // get there could find it free after the daemon in charge stopped, and
 // linger holding nothing.
-func endStragglers(c net.Conn, started []*process) {
-	_, pid, err := connPeer(c.(*net.UnixConn))
+func endStragglers(c *conn, started []*process) {
+	_, pid, err := peer(c.fd)
 	if err != nil {
 		return
 	}

@@ -3,7 +3,9 @@
 package memory
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -190,6 +192,7 @@ func (s *server) ownsSocket() bool {
 }
 
 func (s *server) accept(ln *net.UnixListener) {
+	buf := make([]byte, 4096)
 	for {
 		c, err := ln.AcceptUnix()
 		if errors.Is(err, net.ErrClosed) {
@@ -200,22 +203,87 @@ func (s *server) accept(ln *net.UnixListener) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go s.serve(c)
+		if read, done := s.quick(c, buf); !done {
+			go s.serve(c, read)
+		}
 	}
 }
 
-func (s *server) serve(c *net.UnixConn) {
+// quick answers a get, put or delete that has already arrived in full on
+// the accepting goroutine: a cache hit then costs the daemon no goroutine
+// and no other thread woken, only the lookup. Anything else, or a request
+// still on its way, is left to serve, with what quick read of it.
+func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
+	if !s.samePeer(c) {
+		c.Close() // closed without a word: nothing to tell a stranger
+		return nil, true
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, false
+	}
+	n := 0
+	raw.Read(func(fd uintptr) bool {
+		n, _ = unix.Read(int(fd), buf) // without waiting: EAGAIN leaves n < 0
+		return true
+	})
+	if n <= 0 {
+		return nil, false
+	}
+	got := buf[:n]
+	if n < 4 || binary.BigEndian.Uint32(got) != uint32(n-4) {
+		return bytes.Clone(got), false
+	}
+	req, err := DecodeRequest(bytes.NewReader(got))
+	if err != nil || (req.Op != OpGet && req.Op != OpPut && req.Op != OpDelete) {
+		return bytes.Clone(got), false
+	}
+	if !s.tb.Enter() {
+		c.Close()
+		return nil, true
+	}
+	defer s.tb.Leave()
+	// The answer fits the socket's empty buffer, so one write without
+	// waiting sends it; should it not, the rest goes out on a goroutine of
+	// its own, as a slow reader must not hold up the daemon.
+	answer := encodeResponse(s.answer(req))
+	sent := 0
+	raw.Write(func(fd uintptr) bool {
+		sent, _ = unix.Write(int(fd), answer)
+		return true
+	})
+	if rest := answer[max(sent, 0):]; len(rest) > 0 {
+		s.tb.Enter()
+		go func() {
+			defer c.Close()
+			defer s.tb.Leave()
+			c.SetWriteDeadline(time.Now().Add(ioTimeout))
+			c.Write(rest)
+		}()
+		return nil, true
+	}
+	c.Close()
+	return nil, true
+}
+
+// serve handles c on a goroutine of its own; read is what quick read of
+// its request.
+func (s *server) serve(c *net.UnixConn, read []byte) {
 	defer c.Close()
-	if !s.samePeer(c) || !s.tb.Enter() {
-		return // closed without a word: nothing to tell a stranger
+	if !s.tb.Enter() {
+		return
 	}
 	defer s.tb.Leave()
 
 	c.SetDeadline(time.Now().Add(ioTimeout))
-	req, err := DecodeRequest(c)
-	if err != nil {
+	req, err := DecodeRequest(io.MultiReader(bytes.NewReader(read), c))
+	switch {
+	case errors.Is(err, errLegacyClient):
+		writeFrame(c, rawFrame(legacyRefusal))
+		return
+	case err != nil:
 		if !isIOError(err) {
-			writeFrame(c, Response{V: Version, Status: statusError, Error: "bad request: " + err.Error()})
+			writeFrame(c, encodeResponse(Response{Status: statusError, Error: "bad request: " + err.Error()}))
 		}
 		return
 	}
@@ -223,11 +291,15 @@ func (s *server) serve(c *net.UnixConn) {
 	case OpLock:
 		s.lock(c, req.Origin, req.Login)
 	case OpStop:
-		writeFrame(c, Response{V: Version, Status: statusOK})
+		if req.legacy {
+			writeFrame(c, rawFrame(legacyStopped))
+		} else {
+			writeFrame(c, encodeResponse(Response{Status: statusOK}))
+		}
 		s.stopOnce.Do(func() { close(s.stop) })
 		<-s.done
 	default:
-		writeFrame(c, s.answer(req))
+		writeFrame(c, encodeResponse(s.answer(req)))
 	}
 }
 
@@ -256,24 +328,25 @@ func isIOError(err error) bool {
 }
 
 func (s *server) answer(req Request) Response {
-	ok := Response{V: Version, Status: statusOK}
 	switch req.Op {
 	case OpGet:
 		if t, found := s.tb.Get(req.Origin, req.Login); found {
-			ok.Token = &t
-			return ok
+			return Response{Status: statusOK, Tokens: []store.Token{t}}
 		}
-		return Response{V: Version, Status: statusNotFound}
+		return Response{Status: statusNotFound}
 	case OpPut:
-		if err := s.tb.Put(*req.Token); errors.Is(err, store.ErrStale) {
-			return Response{V: Version, Status: statusStale}
+		switch err := s.tb.Put(*req.Token); {
+		case errors.Is(err, store.ErrStale):
+			return Response{Status: statusStale}
+		case err != nil:
+			return Response{Status: statusError, Error: err.Error()}
 		}
 	case OpDelete:
 		s.tb.Delete(req.Origin, req.Login)
 	case OpList:
-		ok.Tokens = s.tb.List()
+		return Response{Status: statusOK, Tokens: s.tb.List()}
 	}
-	return ok
+	return Response{Status: statusOK}
 }
 
 // lock queues c for the lock of origin and login, answers once the lock is
@@ -297,7 +370,7 @@ func (s *server) lock(c *net.UnixConn, origin, login string) {
 		return
 	}
 	c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if writeFrame(c, Response{V: Version, Status: statusOK}) != nil {
+	if writeFrame(c, encodeResponse(Response{Status: statusOK})) != nil {
 		return
 	}
 	select {

@@ -68,8 +68,8 @@ func TestHostileChild(t *testing.T) {
 					return
 				}
 				// Says whether a token arrived, never the token.
-				fmt.Printf("request %s carrying a token: %v\n", req.Op, req.Token != nil)
-				writeFrame(c, Response{V: Version, Status: statusOK, Token: &forged, Tokens: []store.Token{forged}})
+				fmt.Printf("request %c carrying a token: %v\n", req.Op, req.Token != nil)
+				writeFrame(c, encodeResponse(Response{Status: statusOK, Tokens: []store.Token{forged}}))
 				io.Copy(io.Discard, c) // hold a "lock" until the client lets go
 			}()
 		}

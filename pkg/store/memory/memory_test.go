@@ -513,7 +513,7 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 
 	// Half-written: a header promising more than is ever sent.
 	half := rawConn(t, e)
-	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), `{"v":1,`...))
+	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x02g"...))
 
 	answered := []struct {
 		name string
@@ -521,10 +521,10 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		want string
 	}{
 		{"text", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "too large"},
-		{"not JSON", frame("\x00\x01garbage"), "not valid JSON"},
-		{"future version", frame(`{"v":2,"op":"get","origin":"https://github.com"}`), "version 2"},
-		{"unknown op", frame(`{"v":1,"op":"dump"}`), "unknown op"},
-		{"over 64 KiB", frame(`{"v":1,"op":"list","pad":"` + strings.Repeat("x", MaxRequest) + `"}`), "too large"},
+		{"garbage", frame("\x02g\xff\xff\xff"), "malformed"},
+		{"future version", frame("\x03g\x12https://github.com\x00"), "version 3"},
+		{"unknown op", frame("\x02x"), "unknown op"},
+		{"over 64 KiB", frame("\x02l" + strings.Repeat("x", MaxRequest)), "too large"},
 	}
 	for _, tc := range answered {
 		c := rawConn(t, e)
@@ -538,6 +538,15 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		}
 		wantToken(t, e.s, tk)
 	}
+
+	// A client of version 1 (JSON) is told, in its own format, that the
+	// daemon is of a newer version.
+	old := rawConn(t, e)
+	old.Write(frame(`{"v":1,"op":"get","origin":"https://github.com"}`))
+	if body, err := readFrame(old, maxResponse); err != nil || !bytes.Equal(body, legacyRefusal) {
+		t.Errorf("a version-1 get was answered %q, %v; want %q", body, err, legacyRefusal)
+	}
+	wantToken(t, e.s, tk)
 
 	// A 1 MiB request, written in full while the daemon refuses it.
 	big := rawConn(t, e)
@@ -721,7 +730,7 @@ func dialAndReport(sock string) string {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(wait))
-	if err := writeFrame(c, Request{V: Version, Op: OpList}); err != nil && !isGone(err) {
+	if err := writeFrame(c, encodeRequest(Request{Op: OpList})); err != nil && !isGone(err) {
 		return "write: " + err.Error()
 	}
 	resp, err := decodeResponse(c)
@@ -763,4 +772,122 @@ func TestOtherUserRefused(t *testing.T) {
 	if got := run(&syscall.Credential{Uid: 65534, Gid: 65534}); got != "closed" {
 		t.Fatalf("as nobody the client got %q; want the connection closed unanswered", got)
 	}
+}
+
+// TestPutRules checks store.Store's rules through the socket: logins
+// without case, a stale put refused, no refresh token handed out.
+func TestPutRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	tk := token(t, "OctoCat", time.Hour)
+	tk.RefreshToken, tk.RefreshUntil = "ghr_"+newSecret(), time.Now().Add(24*time.Hour)
+	mustPut(t, e.s, tk)
+	got, err := e.s.Get(tk.Origin, "octocat")
+	if err != nil || got.AccessToken != tk.AccessToken || got.Login != "OctoCat" {
+		t.Fatalf("Get in another case: %s %q, %v", redact(got.AccessToken), got.Login, err)
+	}
+	if got.RefreshToken != "" {
+		t.Error("Get handed out the refresh token")
+	}
+	if l, err := e.s.List(); err != nil || len(l) != 1 || l[0].RefreshToken != "" {
+		t.Errorf("List: %d tokens, %v, or a refresh token in them", len(l), err)
+	}
+	mustPut(t, e.s, got) // a write-back of what Get returned
+	older := token(t, "octocat", time.Hour)
+	older.Minted = tk.Minted.Add(-time.Second)
+	if err := e.s.Put(older); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("Put of an older token: %v; want store.ErrStale", err)
+	}
+	wantToken(t, e.s, tk)
+}
+
+// TestVersion1ClientStopsDaemon: after an upgrade, the earlier version's
+// "logout --all" (a version-1 stop) still ends the new daemon.
+func TestVersion1ClientStopsDaemon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	mustPut(t, e.s, token(t, "octocat", time.Hour))
+	p := e.daemon(t)
+	c := rawConn(t, e)
+	c.Write(rawFrame(legacyStop))
+	if body, err := readFrame(c, maxResponse); err != nil || !bytes.Equal(body, legacyStopped) {
+		t.Fatalf("a version-1 stop was answered %q, %v", body, err)
+	}
+	waitExit(t, p, "on a version-1 stop")
+}
+
+// legacyDaemon plays a daemon of wire version 1 on dir's socket, holding
+// its flock as a real one would, until it is stopped. It reports each
+// request it gets on the returned channel.
+func legacyDaemon(t *testing.T, dir string) <-chan string {
+	t.Helper()
+	lock, err := openLockFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, sockName)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 10)
+	go func() {
+		defer lock.Close()
+		defer ln.Close()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			body, _ := readFrame(c, MaxRequest)
+			if bytes.Equal(body, legacyStop) {
+				got <- "stop"
+				c.Write(rawFrame(legacyStopped))
+				os.Remove(sock)
+				ln.Close()
+				lock.Close()
+				c.Close()
+				return
+			}
+			got <- "other"
+			c.Write(frame(`{"v":1,"status":"error","error":"bad request: request is not valid JSON"}`))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return got
+}
+
+// TestVersion1DaemonReplaced: a daemon left by an earlier version is
+// stopped on first contact, and a new one serves from then on.
+func TestVersion1DaemonReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	got := legacyDaemon(t, e.dir)
+	tk := token(t, "octocat", time.Hour)
+	wantNotFound(t, e.s, tk)
+	if r1, r2 := <-got, <-got; r1 != "other" || r2 != "stop" {
+		t.Fatalf("the version-1 daemon got %s, %s; want a request, then a stop", r1, r2)
+	}
+	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
+		t.Errorf("notices = %q; want %q", n, legacyNotice)
+	}
+	mustPut(t, e.s, tk)
+	wantToken(t, e.s, tk)
+
+	// Put and Lock replace one too.
+	e2 := newEnv(t, 30*time.Second)
+	legacyDaemon(t, e2.dir)
+	mustPut(t, e2.s, tk)
+	wantToken(t, e2.s, tk)
+	e3 := newEnv(t, 30*time.Second)
+	legacyDaemon(t, e3.dir)
+	unlock, err := e3.s.Lock(context.Background(), tk.Origin, tk.Login)
+	if err != nil {
+		t.Fatalf("Lock with a version-1 daemon: %v", err)
+	}
+	unlock()
 }

@@ -26,3 +26,8 @@ func peer(fd int) (uid, pid int, err error) {
 	}
 	return int(cred.Uid), int(cred.Pid), nil
 }
+
+// socketCloexec opens a Unix stream socket that no child inherits.
+func socketCloexec() (int, error) {
+	return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+}
