@@ -53,6 +53,8 @@ type Options struct {
 type Store struct {
 	dir, sock string
 	opts      Options
+
+	startTimeout time.Duration // startTimeout, unless a test shortens it
 }
 
 var _ store.Store = (*Store)(nil)
@@ -80,7 +82,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if limit := len(unix.RawSockaddrUnix{}.Path) - 1; len(sock) > limit {
 		return nil, unavailable("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1)
 	}
-	return &Store{dir: dir, sock: sock, opts: opts}, nil
+	return &Store{dir: dir, sock: sock, opts: opts, startTimeout: startTimeout}, nil
 }
 
 // KeepsRefreshTokens reports that this store may hold refresh tokens: they
@@ -178,7 +180,7 @@ func (s *Store) stopLegacy() error {
 	}
 	defer c.Close()
 	c.Write(rawFrame(legacyStop))
-	if _, err := readFrame(c, maxResponse); err != nil && !isGone(err) {
+	if _, err := c.readFrame(maxResponse); err != nil && !isGone(err) {
 		return fmt.Errorf("the token daemon of an earlier version did not answer the stop request: %v", err)
 	}
 	if err := waitClosed(c); err != nil {
@@ -297,7 +299,11 @@ func roundTrip(c *conn, frame []byte) (Response, error) {
 	if err := writeFrame(c, frame); err != nil {
 		return Response{}, err
 	}
-	return decodeResponse(c)
+	body, err := c.readFrame(maxResponse)
+	if err != nil {
+		return Response{}, err
+	}
+	return parseResponse(body)
 }
 
 // isGone reports whether the daemon closed the connection.
@@ -369,7 +375,7 @@ func (s *Store) startDaemon() (*conn, error) {
 		}
 		argv = []string{exe, "daemon"}
 	}
-	deadline := time.Now().Add(startTimeout)
+	deadline := time.Now().Add(s.startTimeout)
 	p, err := s.spawn(argv)
 	if err != nil {
 		return nil, err
@@ -386,7 +392,7 @@ func (s *Store) startDaemon() (*conn, error) {
 			return c, err
 		}
 		if time.Now().After(deadline) {
-			return nil, unavailable("the token daemon did not listen on %s within %v; run %q to see why", s.sock, startTimeout, strings.Join(argv, " "))
+			return nil, unavailable("the token daemon did not listen on %s within %v; run %q to see why", s.sock, s.startTimeout, strings.Join(argv, " "))
 		}
 		select {
 		case <-p.done:

@@ -3,6 +3,7 @@
 package memory
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -89,6 +90,26 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 func (c *conn) Close() error { return unix.Close(c.fd) }
+
+// readFrame reads one frame of at most limit bytes: in one read, when the
+// daemon's single write has arrived whole.
+func (c *conn) readFrame(limit int) ([]byte, error) {
+	var first [1024]byte
+	n, err := io.ReadAtLeast(c, first[:], 4)
+	if err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(first[:4])
+	if size > uint32(limit) {
+		return nil, errTooLarge
+	}
+	body := make([]byte, size)
+	got := copy(body, first[4:n])
+	if _, err := io.ReadFull(c, body[got:]); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
 
 // netConn hands the connection over to the runtime's poller, for a wait
 // that a context must be able to end; c is closed either way.

@@ -30,6 +30,10 @@ const (
 	// logout) no client can reach the tokens, so holding them any longer
 	// only keeps secrets alive for nothing.
 	socketCheck = time.Second
+	// quickWait bounds how long the accepting goroutine waits for a
+	// request to arrive before it hands the connection to a goroutine of
+	// its own.
+	quickWait = 20 * time.Millisecond
 )
 
 // ServeOptions tune the daemon.
@@ -52,6 +56,11 @@ type ServeOptions struct {
 	Reach func(ctx context.Context, t store.Token) (*store.Reach, error)
 	// ReachTTL is how long a Reach is trusted; default 5 minutes.
 	ReachTTL time.Duration
+
+	// Set only by this package's tests, to see at once what takes
+	// seconds: how long a request may take to arrive, and how often the
+	// socket is checked.
+	ioTimeout, socketCheck time.Duration
 }
 
 // Serve runs the token daemon for dir in the current process until it has
@@ -108,10 +117,18 @@ func Serve(dir string, opts ServeOptions) error {
 		return fmt.Errorf("cannot check the socket %s it just created: %v", sock, err)
 	}
 
+	if opts.ioTimeout <= 0 {
+		opts.ioTimeout = ioTimeout
+	}
+	if opts.socketCheck <= 0 {
+		opts.socketCheck = socketCheck
+	}
 	s := &server{
-		uid:    os.Geteuid(),
-		sock:   sock,
-		socket: listening,
+		ioTimeout:   opts.ioTimeout,
+		socketCheck: opts.socketCheck,
+		uid:         os.Geteuid(),
+		sock:        sock,
+		socket:      listening,
 		tb: newTable(tableOptions{
 			Now:      time.Now,
 			IdleExit: opts.IdleExit,
@@ -140,10 +157,12 @@ func Serve(dir string, opts ServeOptions) error {
 // server is the daemon's side of the socket: who may connect, and what
 // each connection asks of the table.
 type server struct {
-	uid    int
-	sock   string      // the socket's path
-	socket os.FileInfo // the socket file as created, to tell it from a replacement
-	tb     *table
+	ioTimeout   time.Duration
+	socketCheck time.Duration
+	uid         int
+	sock        string      // the socket's path
+	socket      os.FileInfo // the socket file as created, to tell it from a replacement
+	tb          *table
 
 	stop     chan struct{} // closed by a "stop" request
 	stopOnce sync.Once
@@ -156,7 +175,7 @@ func (s *server) run(term <-chan os.Signal) {
 	defer s.tb.Close()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	check := time.NewTicker(socketCheck)
+	check := time.NewTicker(s.socketCheck)
 	defer check.Stop()
 	for {
 		wake, exit := s.tb.Next()
@@ -222,10 +241,15 @@ func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
 	if err != nil {
 		return nil, false
 	}
+	// The connection wakes the daemon before the request is written, so
+	// most requests are a few microseconds away: wait for them here, but
+	// only briefly, as a client that sends nothing must not hold up others.
+	c.SetReadDeadline(time.Now().Add(quickWait))
 	n := 0
 	raw.Read(func(fd uintptr) bool {
-		n, _ = unix.Read(int(fd), buf) // without waiting: EAGAIN leaves n < 0
-		return true
+		var err error
+		n, err = unix.Read(int(fd), buf)
+		return err != unix.EAGAIN
 	})
 	if n <= 0 {
 		return nil, false
@@ -257,7 +281,7 @@ func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
 		go func() {
 			defer c.Close()
 			defer s.tb.Leave()
-			c.SetWriteDeadline(time.Now().Add(ioTimeout))
+			c.SetWriteDeadline(time.Now().Add(s.ioTimeout))
 			c.Write(rest)
 		}()
 		return nil, true
@@ -275,7 +299,7 @@ func (s *server) serve(c *net.UnixConn, read []byte) {
 	}
 	defer s.tb.Leave()
 
-	c.SetDeadline(time.Now().Add(ioTimeout))
+	c.SetDeadline(time.Now().Add(s.ioTimeout))
 	req, err := DecodeRequest(io.MultiReader(bytes.NewReader(read), c))
 	switch {
 	case errors.Is(err, errLegacyClient):
@@ -369,7 +393,7 @@ func (s *server) lock(c *net.UnixConn, origin, login string) {
 	case <-s.done:
 		return
 	}
-	c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	c.SetWriteDeadline(time.Now().Add(s.ioTimeout))
 	if writeFrame(c, encodeResponse(Response{Status: statusOK})) != nil {
 		return
 	}

@@ -45,7 +45,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == daemonArg {
 		idle, err := time.ParseDuration(os.Args[2])
 		if err == nil {
-			err = Serve(os.Getenv("GHAPP_RUNTIME_DIR"), ServeOptions{IdleExit: idle})
+			// A request that never arrives, and a socket gone, are seen in
+			// a second or less instead of five.
+			err = Serve(os.Getenv("GHAPP_RUNTIME_DIR"), ServeOptions{IdleExit: idle, ioTimeout: time.Second, socketCheck: 100 * time.Millisecond})
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -628,6 +630,7 @@ func TestStartFailures(t *testing.T) {
 	}
 	// One that never listens: the client gives up with a clear error.
 	e.s.opts.Daemon = []string{"/bin/sh", "-c", "exec sleep 60"}
+	e.s.startTimeout = 300 * time.Millisecond
 	_, err := e.s.Lock(context.Background(), "https://github.com", "octocat")
 	if err == nil || !strings.Contains(err.Error(), "did not listen") || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Lock with a daemon that never listens: %v; want ErrUnavailable", err)

@@ -235,6 +235,11 @@ func decodeResponse(r io.Reader) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	return parseResponse(body)
+}
+
+// parseResponse decodes the body of a response frame.
+func parseResponse(body []byte) (Response, error) {
 	if len(body) > 0 && body[0] == '{' {
 		return Response{}, errLegacyDaemon
 	}
