@@ -49,7 +49,8 @@ type Options struct {
 }
 
 // Store is a store.Store backed by the token daemon of one runtime
-// directory.
+// directory. Its errors that mean no daemon could be reached or started
+// match ErrUnavailable; a refusal by a daemon that answered does not.
 type Store struct {
 	dir, sock string
 	opts      Options

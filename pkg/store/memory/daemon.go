@@ -276,8 +276,7 @@ func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
 		sent, _ = unix.Write(int(fd), answer)
 		return true
 	})
-	if rest := answer[max(sent, 0):]; len(rest) > 0 {
-		s.tb.Enter()
+	if rest := answer[max(sent, 0):]; len(rest) > 0 && s.tb.Enter() {
 		go func() {
 			defer c.Close()
 			defer s.tb.Leave()
