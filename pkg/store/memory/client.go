@@ -81,7 +81,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	sock := filepath.Join(dir, sockName)
 	if limit := len(unix.RawSockaddrUnix{}.Path) - 1; len(sock) > limit {
-		return nil, unavailable("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1)
+		return nil, unavailable(fmt.Errorf("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1))
 	}
 	return &Store{dir: dir, sock: sock, opts: opts, startTimeout: startTimeout}, nil
 }
@@ -345,7 +345,7 @@ func (s *Store) dial() (*conn, error) {
 		s.removeStaleSocket()
 		return nil, errNoDaemon
 	}
-	return nil, unavailable("cannot reach the token daemon at %s: %v", s.sock, err)
+	return nil, unavailable(fmt.Errorf("cannot reach the token daemon at %s: %v", s.sock, err))
 }
 
 // removeStaleSocket removes a socket nobody listens on, left by a daemon
@@ -372,7 +372,7 @@ func (s *Store) startDaemon() (*conn, error) {
 	if len(argv) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, unavailable("cannot find this program to start the token daemon: %v", err)
+			return nil, unavailable(fmt.Errorf("cannot find this program to start the token daemon: %v", err))
 		}
 		argv = []string{exe, "daemon"}
 	}
@@ -393,12 +393,12 @@ func (s *Store) startDaemon() (*conn, error) {
 			return c, err
 		}
 		if time.Now().After(deadline) {
-			return nil, unavailable("the token daemon did not listen on %s within %v; run %q to see why", s.sock, s.startTimeout, strings.Join(argv, " "))
+			return nil, unavailable(fmt.Errorf("the token daemon did not listen on %s within %v; run %q to see why", s.sock, s.startTimeout, strings.Join(argv, " ")))
 		}
 		select {
 		case <-p.done:
 			if p.err != nil {
-				return nil, unavailable("the token daemon exited before it listened (%v); run %q to see why", p.err, strings.Join(argv, " "))
+				return nil, unavailable(fmt.Errorf("the token daemon exited before it listened (%v); run %q to see why", p.err, strings.Join(argv, " ")))
 			}
 			// It quit quietly because another daemon held the lock. That
 			// one is starting (its socket appears soon) or exiting (a new
@@ -450,7 +450,7 @@ func (s *Store) spawn(argv []string) (*process, error) {
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, unavailable("cannot start the token daemon: %v", err)
+		return nil, unavailable(fmt.Errorf("cannot start the token daemon: %v", err))
 	}
 	p := &process{proc: cmd.Process, done: make(chan struct{})}
 	if spawnHook != nil {

@@ -4,7 +4,6 @@ package memory
 
 import (
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -19,9 +18,6 @@ import (
 // poller spares it setting the poller up (epoll, an eventfd, a thread to
 // wait in it) in a process that lives a few milliseconds.
 type conn struct{ fd int }
-
-// errTimeout is a send or receive that ran out of time.
-var errTimeout = errors.New("i/o timeout")
 
 // dialUnix connects to the Unix socket at path; each later read or write
 // may block for at most timeout, as may the connect itself.
@@ -48,7 +44,7 @@ func dialUnix(path string, timeout time.Duration) (*conn, error) {
 	if err != nil {
 		unix.Close(fd)
 		if err == unix.EAGAIN {
-			err = errTimeout // the daemon's backlog stayed full
+			err = os.ErrDeadlineExceeded // the daemon's backlog stayed full
 		}
 		return nil, os.NewSyscallError("connect", err)
 	}
@@ -62,7 +58,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			return 0, errTimeout
+			return 0, os.ErrDeadlineExceeded
 		case err != nil:
 			return 0, os.NewSyscallError("read", err)
 		case n == 0 && len(p) > 0:
@@ -80,7 +76,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			return done, errTimeout
+			return done, os.ErrDeadlineExceeded
 		case err != nil:
 			return done, os.NewSyscallError("write", err)
 		}

@@ -270,7 +270,12 @@ func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
 	// The answer fits the socket's empty buffer, so one write without
 	// waiting sends it; should it not, the rest goes out on a goroutine of
 	// its own, as a slow reader must not hold up the daemon.
-	answer := encodeResponse(s.answer(req))
+	resp := s.answer(req)
+	if resp.Status == 0 {
+		c.Close()
+		return nil, true
+	}
+	answer := encodeResponse(resp)
 	sent := 0
 	raw.Write(func(fd uintptr) bool {
 		sent, _ = unix.Write(int(fd), answer)
@@ -322,7 +327,9 @@ func (s *server) serve(c *net.UnixConn, read []byte) {
 		s.stopOnce.Do(func() { close(s.stop) })
 		<-s.done
 	default:
-		writeFrame(c, encodeResponse(s.answer(req)))
+		if resp := s.answer(req); resp.Status != 0 {
+			writeFrame(c, encodeResponse(resp))
+		}
 	}
 }
 
@@ -350,6 +357,8 @@ func isIOError(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }
 
+// answer carries out a get, put, delete or list; a Response without a
+// Status is to be left unanswered.
 func (s *server) answer(req Request) Response {
 	switch req.Op {
 	case OpGet:
@@ -362,7 +371,7 @@ func (s *server) answer(req Request) Response {
 		case errors.Is(err, store.ErrStale):
 			return Response{Status: statusStale}
 		case err != nil:
-			return Response{Status: statusError, Error: err.Error()}
+			return Response{} // exiting: unanswered, so the client starts another daemon
 		}
 	case OpDelete:
 		s.tb.Delete(req.Origin, req.Login)

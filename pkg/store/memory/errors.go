@@ -1,9 +1,6 @@
 package memory
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // ErrUnavailable is matched (errors.Is) by the errors that say the daemon
 // cannot be used at all: nothing could connect to its socket, or it could
@@ -17,7 +14,5 @@ type unavailableError struct{ err error }
 func (e unavailableError) Error() string   { return e.err.Error() }
 func (e unavailableError) Unwrap() []error { return []error{e.err, ErrUnavailable} }
 
-// unavailable formats an error that matches ErrUnavailable.
-func unavailable(format string, args ...any) error {
-	return unavailableError{fmt.Errorf(format, args...)}
-}
+// unavailable marks err as meaning ErrUnavailable, keeping its message.
+func unavailable(err error) error { return unavailableError{err} }

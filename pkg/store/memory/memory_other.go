@@ -4,12 +4,13 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-var errUnsupported = unavailable("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store")
+var errUnsupported = unavailable(errors.New("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store"))
 
 // oNoFollow is for openLockFile, which nothing calls here.
 const oNoFollow = 0

@@ -123,7 +123,7 @@ type Response struct {
 var (
 	errTooLarge = errors.New("frame too large")
 	// errLegacyClient is a version-1 request other than stop.
-	errLegacyClient = errors.New("unsupported wire version 1 (this daemon speaks 2)")
+	errLegacyClient = fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", 1, Version)
 	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
 	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
 	errBadEncoding  = errors.New("request is malformed")
@@ -195,7 +195,7 @@ func DecodeRequest(r io.Reader) (Request, error) {
 		}
 	case OpPut:
 		if req.Token.Origin == "" || req.Token.AccessToken == "" {
-			return Request{}, errors.New("put request without origin or access token")
+			return Request{}, errors.New("put request without token, origin or access token")
 		}
 	}
 	return req, nil

@@ -126,8 +126,8 @@ func TestDecodeRequest(t *testing.T) {
 		{"unknown op", frame("\x02x"), "unknown op"},
 		{"get without origin", encodeRequest(Request{Op: OpGet, Login: "octocat"}), "without origin"},
 		{"lock without origin", encodeRequest(Request{Op: OpLock}), "without origin"},
-		{"put without secret", encodeRequest(Request{Op: OpPut, Token: &store.Token{Origin: "https://github.com"}}), "without origin or access token"},
-		{"put without origin", encodeRequest(Request{Op: OpPut, Token: &store.Token{AccessToken: "ghu_x"}}), "without origin or access token"},
+		{"put without secret", encodeRequest(Request{Op: OpPut, Token: &store.Token{Origin: "https://github.com"}}), "without token, origin or access token"},
+		{"put without origin", encodeRequest(Request{Op: OpPut, Token: &store.Token{AccessToken: "ghu_x"}}), "without token, origin or access token"},
 	}
 	for _, tc := range bad {
 		_, err := DecodeRequest(bytes.NewReader(tc.input))
