@@ -306,7 +306,7 @@ func (s *server) serve(c *net.UnixConn, read []byte) {
 	c.SetDeadline(time.Now().Add(s.ioTimeout))
 	req, err := DecodeRequest(io.MultiReader(bytes.NewReader(read), c))
 	switch {
-	case errors.Is(err, errLegacyClient):
+	case err != nil && req.legacy:
 		writeFrame(c, rawFrame(legacyRefusal))
 		return
 	case err != nil:

@@ -551,7 +551,7 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 	// daemon is of a newer version.
 	old := rawConn(t, e)
 	old.Write(frame(`{"v":1,"op":"get","origin":"https://github.com"}`))
-	if body, err := readFrame(old, maxResponse); err != nil || !bytes.Equal(body, legacyRefusal) {
+	if body, err := readFrame(old, maxResponse); err != nil || string(body) != legacyRefusal {
 		t.Errorf("a version-1 get was answered %q, %v; want %q", body, err, legacyRefusal)
 	}
 	wantToken(t, e.s, tk)
@@ -819,7 +819,7 @@ func TestVersion1ClientStopsDaemon(t *testing.T) {
 	p := e.daemon(t)
 	c := rawConn(t, e)
 	c.Write(rawFrame(legacyStop))
-	if body, err := readFrame(c, maxResponse); err != nil || !bytes.Equal(body, legacyStopped) {
+	if body, err := readFrame(c, maxResponse); err != nil || string(body) != legacyStopped {
 		t.Fatalf("a version-1 stop was answered %q, %v", body, err)
 	}
 	waitExit(t, p, "on a version-1 stop")
@@ -852,7 +852,7 @@ func legacyDaemon(t *testing.T, dir string) <-chan string {
 				return
 			}
 			body, _ := readFrame(c, MaxRequest)
-			if bytes.Equal(body, legacyStop) {
+			if string(body) == legacyStop {
 				got <- "stop"
 				c.Write(rawFrame(legacyStopped))
 				os.Remove(sock)

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -102,7 +101,7 @@ type Request struct {
 	Login  string
 	Token  *store.Token // put only
 
-	legacy bool // a version-1 stop, to be answered in version 1
+	legacy bool // of version 1, to be answered in version 1
 }
 
 // Response statuses.
@@ -122,18 +121,16 @@ type Response struct {
 
 var (
 	errTooLarge = errors.New("frame too large")
-	// errLegacyClient is a version-1 request other than stop.
-	errLegacyClient = fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", 1, Version)
 	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
 	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
 	errBadEncoding  = errors.New("request is malformed")
 )
 
 // Version 1 bodies, byte for byte as version-1 programs wrote them.
-var (
-	legacyStop    = []byte(`{"v":1,"op":"stop"}`)
-	legacyStopped = []byte(`{"v":1,"status":"ok"}`)
-	legacyRefusal = []byte(`{"v":2,"status":"error","error":"the token daemon is of a newer version"}`)
+const (
+	legacyStop    = `{"v":1,"op":"stop"}`
+	legacyStopped = `{"v":1,"status":"ok"}`
+	legacyRefusal = `{"v":2,"status":"error","error":"the token daemon is of a newer version"}`
 )
 
 // encodeRequest returns req as a whole frame.
@@ -160,10 +157,10 @@ func DecodeRequest(r io.Reader) (Request, error) {
 		return Request{}, err
 	}
 	if len(body) > 0 && body[0] == '{' {
-		if bytes.Equal(body, legacyStop) {
+		if string(body) == legacyStop {
 			return Request{Op: OpStop, legacy: true}, nil
 		}
-		return Request{}, errLegacyClient
+		return Request{legacy: true}, fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", 1, Version)
 	}
 	if len(body) < 2 {
 		return Request{}, errBadEncoding
@@ -297,7 +294,7 @@ func writeFrame(w io.Writer, frame []byte) error {
 }
 
 // rawFrame frames body as it is: for version-1 bodies.
-func rawFrame(body []byte) []byte {
+func rawFrame(body string) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
 }
 
