@@ -144,19 +144,27 @@ func (s *Store) Stop() error {
 		return err
 	}
 	defer c.Close()
-	resp, err := roundTrip(c, encodeRequest(Request{Op: OpStop}))
-	if errors.Is(err, errLegacyDaemon) {
-		return s.stopLegacy()
-	}
-	if isGone(err) {
-		return nil // it was exiting anyway
-	}
-	if err != nil {
+	if err := writeFrame(c, encodeRequest(Request{Op: OpStop})); err != nil && !isGone(err) {
 		return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
 	}
-	if resp.Status != statusOK {
-		return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
+	body, err := c.readFrame(maxResponse)
+	switch {
+	case isGone(err):
+		return nil // it was exiting anyway
+	case err != nil:
+		return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
+	case len(body) > 0 && body[0] == '{':
+		return s.stopLegacy() // version 1 took the request for a bad one
+	case len(body) > 0 && body[0] == Version:
+		resp, err := parseResponse(body)
+		if err != nil {
+			return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
+		}
+		if resp.Status != statusOK {
+			return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
+		}
 	}
+	// A daemon of any later version obeys too, answering in its own format.
 	return waitClosed(c)
 }
 

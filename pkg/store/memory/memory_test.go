@@ -825,10 +825,10 @@ func TestVersion1ClientStopsDaemon(t *testing.T) {
 	waitExit(t, p, "on a version-1 stop")
 }
 
-// legacyDaemon plays a daemon of wire version 1 on dir's socket, holding
-// its flock as a real one would, until it is stopped. It reports each
-// request it gets on the returned channel.
-func legacyDaemon(t *testing.T, dir string) <-chan string {
+// fakeDaemon plays a daemon of another version on dir's socket, holding
+// its flock as a real one would, until answer says it stops. It reports
+// each request it gets on the returned channel.
+func fakeDaemon(t *testing.T, dir string, answer func(body []byte) (reply []byte, stop bool)) <-chan []byte {
 	t.Helper()
 	lock, err := openLockFile(dir)
 	if err != nil {
@@ -842,7 +842,7 @@ func legacyDaemon(t *testing.T, dir string) <-chan string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan string, 10)
+	got := make(chan []byte, 10)
 	go func() {
 		defer lock.Close()
 		defer ln.Close()
@@ -852,22 +852,50 @@ func legacyDaemon(t *testing.T, dir string) <-chan string {
 				return
 			}
 			body, _ := readFrame(c, MaxRequest)
-			if string(body) == legacyStop {
-				got <- "stop"
-				c.Write(rawFrame(legacyStopped))
+			got <- body
+			reply, stop := answer(body)
+			c.Write(reply)
+			if stop {
 				os.Remove(sock)
 				ln.Close()
 				lock.Close()
 				c.Close()
 				return
 			}
-			got <- "other"
-			c.Write(frame(`{"v":1,"status":"error","error":"bad request: request is not valid JSON"}`))
 			c.Close()
 		}
 	}()
 	t.Cleanup(func() { ln.Close() })
 	return got
+}
+
+// legacyDaemon plays a daemon of wire version 1 (JSON).
+func legacyDaemon(t *testing.T, dir string) <-chan []byte {
+	return fakeDaemon(t, dir, func(body []byte) ([]byte, bool) {
+		if string(body) == legacyStop {
+			return rawFrame(legacyStopped), true
+		}
+		return frame(`{"v":1,"status":"error","error":"bad request: request is not valid JSON"}`), false
+	})
+}
+
+// TestStopsNewerDaemon: a daemon of a later version obeys a stop of any
+// version, answering in its own format; Stop takes that for done.
+func TestStopsNewerDaemon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	got := fakeDaemon(t, e.dir, func(body []byte) ([]byte, bool) {
+		return frame("\x03o\x00future"), len(body) == 2 && body[1] == OpStop
+	})
+	if err := e.s.Stop(); err != nil {
+		t.Fatalf("Stop of a newer daemon: %v", err)
+	}
+	if body := <-got; string(body) != "\x02s" {
+		t.Errorf("the daemon got %q; want a stop", body)
+	}
+	if _, err := os.Lstat(e.sock()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the socket is still there: %v", err)
+	}
 }
 
 // TestVersion1DaemonReplaced: a daemon left by an earlier version is
@@ -878,8 +906,8 @@ func TestVersion1DaemonReplaced(t *testing.T) {
 	got := legacyDaemon(t, e.dir)
 	tk := token(t, "octocat", time.Hour)
 	wantNotFound(t, e.s, tk)
-	if r1, r2 := <-got, <-got; r1 != "other" || r2 != "stop" {
-		t.Fatalf("the version-1 daemon got %s, %s; want a request, then a stop", r1, r2)
+	if r1, r2 := <-got, <-got; r1[0] != Version || string(r2) != legacyStop {
+		t.Fatalf("the version-1 daemon got %q, %q; want a request, then a version-1 stop", r1, r2)
 	}
 	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
 		t.Errorf("notices = %q; want %q", n, legacyNotice)
