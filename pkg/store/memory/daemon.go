@@ -52,7 +52,8 @@ type ServeOptions struct {
 	// the token's Reach missing or older than ReachTTL is answered at once
 	// with what the daemon has, and the lookup runs in the background, one
 	// at a time per account; after a failure the account is not looked up
-	// again for ReachTTL.
+	// again for ReachTTL. Each renewal and each lookup is bounded to 30
+	// seconds.
 	Reach func(ctx context.Context, t store.Token) (*store.Reach, error)
 	// ReachTTL is how long a Reach is trusted; default 5 minutes.
 	ReachTTL time.Duration
