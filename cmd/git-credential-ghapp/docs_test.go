@@ -511,7 +511,7 @@ var notInTroubleshooting = map[string]string{
 	"client ID not recognized":   "deviceflow.ErrClientID: printed inside its longer message",
 	"no token daemon is running": "memory: a miss that starts the daemon, never printed",
 	"frame too large":            "memory wire: the daemon drops the connection",
-	"request is not valid JSON":  "memory wire: inside \"the token daemon refused the request: …\"",
+	"request is malformed":       "memory wire: inside \"the token daemon refused the request: …\"",
 	"unknown op":                 "memory wire: inside \"the token daemon refused the request: …\"",
 	"%s request without origin":  "memory wire: inside \"the token daemon refused the request: …\"",
 	"put request without token, origin or access token":      "memory wire: inside \"the token daemon refused the request: …\"",
@@ -531,6 +531,10 @@ var notInTroubleshooting = map[string]string{
 	"invalid port %q":                     "inside \"--host \\\"URL\\\": …\"",
 	"git is not on PATH":                  "setup: inside \"cannot read/change …\"",
 	"git config did not finish within %s": "setup: inside \"cannot read/change …\"",
+	// Between the memory store's client and daemon only.
+	"the token daemon speaks wire version 1": "memory: a daemon of the earlier version, stopped and replaced, never printed",
+	"the token daemon is unavailable":        "memory.ErrUnavailable: matched, never printed",
+	"the token daemon is exiting":            "memory: the daemon leaves a put unanswered, and the client starts another",
 	// The memory daemon renews tokens (ghapp.refresh) in the background
 	// and prints nothing: a failed renewal ends in a device flow.
 	"%s refused to renew the token: %s":                "renewal in the daemon: never printed",

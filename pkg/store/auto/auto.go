@@ -1,6 +1,7 @@
 // Package auto opens a token store by name and implements the default
 // choice: the in-memory daemon where Unix sockets work, falling back to
-// files on tmpfs when the daemon cannot start; the OS keyring on Windows.
+// files on tmpfs only when the daemon cannot be reached or started; the OS
+// keyring on Windows.
 package auto
 
 import (
@@ -55,6 +56,9 @@ func Open(name string, o Options) (store.Store, error) {
 		f := &fallback{o: o}
 		m, err := memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})
 		if err != nil {
+			if !errors.Is(err, memory.ErrUnavailable) {
+				return nil, err
+			}
 			f.fail(err)
 			return f, nil
 		}
@@ -64,8 +68,11 @@ func Open(name string, o Options) (store.Store, error) {
 	return nil, fmt.Errorf("unknown store %q: use %s", name, NameList())
 }
 
-// fallback is the memory store until its daemon fails to start; from then
-// on, within this process, it is the tmpfs store. Reads look in both, so a
+// fallback is the memory store until its daemon cannot be reached or
+// started (memory.ErrUnavailable); from then on, within this process, it is
+// the tmpfs store, on disk only if Options.AllowDisk says so. Any other
+// error of the daemon's (a token too large, a stale put, a refusal) is the
+// caller's to see: files are no place to hide it. Reads look in both, so a
 // token kept on tmpfs by an earlier fallback is still found.
 type fallback struct {
 	o   Options
@@ -108,8 +115,9 @@ func (f *fallback) tmpfs() (store.Store, error) {
 
 func (f *fallback) Get(origin, login string) (store.Token, error) {
 	if !f.usingFiles() {
-		if t, err := f.mem.Get(origin, login); err == nil {
-			return t, nil
+		t, err := f.mem.Get(origin, login)
+		if err == nil || !(errors.Is(err, store.ErrNotFound) || errors.Is(err, memory.ErrUnavailable)) {
+			return t, err
 		}
 	}
 	files, err := f.tmpfs()
@@ -122,8 +130,8 @@ func (f *fallback) Get(origin, login string) (store.Token, error) {
 func (f *fallback) Put(t store.Token) error {
 	if !f.usingFiles() {
 		err := f.mem.Put(t)
-		if err == nil {
-			return nil
+		if !errors.Is(err, memory.ErrUnavailable) {
+			return err
 		}
 		f.fail(err)
 	}
@@ -168,7 +176,7 @@ func (f *fallback) List() ([]store.Token, error) {
 func (f *fallback) Lock(ctx context.Context, origin, login string) (func(), error) {
 	if !f.usingFiles() {
 		unlock, err := f.mem.Lock(ctx, origin, login)
-		if err == nil || ctx.Err() != nil {
+		if !errors.Is(err, memory.ErrUnavailable) || ctx.Err() != nil {
 			return unlock, err
 		}
 		f.fail(err)

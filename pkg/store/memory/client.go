@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +30,11 @@ const (
 	maxSpawns = 3
 )
 
-// staleNotice tells the person why tokens they had are gone.
-const staleNotice = "the token daemon had stopped, so its tokens are gone; a new one starts when needed"
+// staleNotice and legacyNotice tell the person why tokens they had are gone.
+const (
+	staleNotice  = "the token daemon had stopped, so its tokens are gone; a new one starts when needed"
+	legacyNotice = "the token daemon of an earlier version of git-credential-ghapp was stopped, so its tokens are gone"
+)
 
 // Options configure the client.
 type Options struct {
@@ -47,10 +49,13 @@ type Options struct {
 }
 
 // Store is a store.Store backed by the token daemon of one runtime
-// directory.
+// directory. Its errors that mean no daemon could be reached or started
+// match ErrUnavailable; a refusal by a daemon that answered does not.
 type Store struct {
 	dir, sock string
 	opts      Options
+
+	startTimeout time.Duration // startTimeout, unless a test shortens it
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,16 +81,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	sock := filepath.Join(dir, sockName)
 	if limit := len(unix.RawSockaddrUnix{}.Path) - 1; len(sock) > limit {
-		return nil, fmt.Errorf("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1)
+		return nil, unavailable(fmt.Errorf("runtime directory %s is too long for a Unix socket (at most %d bytes); set GHAPP_RUNTIME_DIR to a shorter path", dir, limit-len(sockName)-1))
 	}
-	return &Store{dir: dir, sock: sock, opts: opts}, nil
+	return &Store{dir: dir, sock: sock, opts: opts, startTimeout: startTimeout}, nil
 }
 
 // KeepsRefreshTokens reports that this store may hold refresh tokens: they
 // stay in the daemon's memory and never reach a file.
 func (s *Store) KeepsRefreshTokens() bool { return true }
 
-// Get returns the token for origin and login; see store.Store.
+// Get returns the token for origin and login; see store.Store. It never
+// starts a daemon. This is the path of every cache hit, so it costs one
+// blocking connection and a few syscalls (see conn), and no JSON.
 func (s *Store) Get(origin, login string) (store.Token, error) {
 	resp, err := s.call(Request{Op: OpGet, Origin: origin, Login: login}, false)
 	if errors.Is(err, errNoDaemon) {
@@ -94,13 +101,14 @@ func (s *Store) Get(origin, login string) (store.Token, error) {
 	if err != nil {
 		return store.Token{}, err
 	}
-	if resp.Token == nil {
+	if len(resp.Tokens) != 1 {
 		return store.Token{}, errors.New("the token daemon answered a get without a token")
 	}
-	return *resp.Token, nil
+	return resp.Tokens[0], nil
 }
 
-// Put keeps t in the daemon, starting it when none runs.
+// Put keeps t in the daemon, starting it when none runs. It returns
+// store.ErrStale when the daemon keeps a newer token for the account.
 func (s *Store) Put(t store.Token) error {
 	_, err := s.call(Request{Op: OpPut, Token: &t}, true)
 	return err
@@ -125,7 +133,8 @@ func (s *Store) List() ([]store.Token, error) {
 }
 
 // Stop asks a running daemon to exit, dropping every token it holds, and
-// returns once it no longer listens. No daemon is not an error.
+// returns once it no longer listens. No daemon is not an error. It stops a
+// daemon of any wire version.
 func (s *Store) Stop() error {
 	c, err := s.dial()
 	if errors.Is(err, errNoDaemon) {
@@ -135,19 +144,59 @@ func (s *Store) Stop() error {
 		return err
 	}
 	defer c.Close()
-	resp, err := roundTrip(c, Request{V: Version, Op: OpStop})
-	if isGone(err) {
-		return nil // it was exiting anyway
-	}
-	if err != nil {
+	if err := writeFrame(c, encodeRequest(Request{Op: OpStop})); err != nil && !isGone(err) {
 		return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
 	}
-	if resp.Status != statusOK {
-		return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
+	body, err := c.readFrame(maxResponse)
+	switch {
+	case isGone(err):
+		return nil // it was exiting anyway
+	case err != nil:
+		return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
+	case len(body) > 0 && body[0] == '{':
+		return s.stopLegacy() // version 1 took the request for a bad one
+	case len(body) > 0 && body[0] == Version:
+		resp, err := parseResponse(body)
+		if err != nil {
+			return fmt.Errorf("the token daemon did not answer the stop request: %v", err)
+		}
+		if resp.Status != statusOK {
+			return fmt.Errorf("the token daemon refused to stop: %s", resp.Error)
+		}
 	}
-	// The daemon closes the connection once it no longer listens.
+	// A daemon of any later version obeys too, answering in its own format.
+	return waitClosed(c)
+}
+
+// waitClosed returns once the daemon closes c, which a stopping daemon
+// does once it no longer listens.
+func waitClosed(c *conn) error {
 	if _, err := c.Read(make([]byte, 1)); !isGone(err) {
 		return fmt.Errorf("the token daemon did not stop within %v", ioTimeout)
+	}
+	return nil
+}
+
+// stopLegacy stops a daemon of wire version 1, left running by an earlier
+// version of this program: its tokens are of no use to this one.
+func (s *Store) stopLegacy() error {
+	c, err := s.dial()
+	if errors.Is(err, errNoDaemon) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.Write(rawFrame(legacyStop))
+	if _, err := c.readFrame(maxResponse); err != nil && !isGone(err) {
+		return fmt.Errorf("the token daemon of an earlier version did not answer the stop request: %v", err)
+	}
+	if err := waitClosed(c); err != nil {
+		return err
+	}
+	if s.opts.Notice != nil {
+		s.opts.Notice(legacyNotice)
 	}
 	return nil
 }
@@ -156,17 +205,24 @@ func (s *Store) Stop() error {
 // when none runs. The lock lives as long as the connection, so it is
 // released by unlock, or by the kernel when this process dies.
 func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), err error) {
-	req := Request{V: Version, Op: OpLock, Origin: origin, Login: login}
+	frame := encodeRequest(Request{Op: OpLock, Origin: origin, Login: login})
 	for retried := false; ; retried = true {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, err := s.connect(true)
+		raw, err := s.connect(true)
 		if err != nil {
 			return nil, err
 		}
+		// Waiting for the lock must end with ctx: hand the connection to
+		// the runtime's poller, whose deadlines can be moved. A sign-in is
+		// no hit path.
+		c, err := raw.netConn()
+		if err != nil {
+			return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+		}
 		c.SetWriteDeadline(time.Now().Add(ioTimeout))
-		err = writeFrame(c, req)
+		err = writeFrame(c, frame)
 		var resp Response
 		if err == nil {
 			stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
@@ -175,6 +231,13 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 				c.Close()
 				return nil, ctx.Err()
 			}
+		}
+		if errors.Is(err, errLegacyDaemon) && !retried {
+			c.Close()
+			if err := s.stopLegacy(); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if isGone(err) && !retried {
 			c.Close()
@@ -196,14 +259,25 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 // call sends one request and returns the daemon's answer; start says
 // whether to start a daemon when none runs.
 func (s *Store) call(req Request, start bool) (Response, error) {
-	req.V = Version
+	frame := encodeRequest(req)
+	if len(frame)-4 > MaxRequest {
+		return Response{}, fmt.Errorf("the token is too large for the token daemon (%d bytes, at most %d)", len(frame)-4, MaxRequest)
+	}
 	for retried := false; ; retried = true {
 		c, err := s.connect(start)
 		if err != nil {
 			return Response{}, err
 		}
-		resp, err := roundTrip(c, req)
+		resp, err := roundTrip(c, frame)
 		c.Close()
+		if errors.Is(err, errLegacyDaemon) {
+			// Left by an earlier version: end it, and carry on as if
+			// none ran.
+			if err := s.stopLegacy(); err != nil {
+				return Response{}, err
+			}
+			err = io.EOF
+		}
 		if isGone(err) {
 			// The daemon exited between accepting and answering: it was
 			// idle, or being stopped, so it held nothing.
@@ -222,18 +296,23 @@ func (s *Store) call(req Request, start bool) (Response, error) {
 			return resp, nil
 		case statusNotFound:
 			return resp, store.ErrNotFound
+		case statusStale:
+			return resp, store.ErrStale
 		default:
 			return resp, fmt.Errorf("the token daemon refused the request: %s", resp.Error)
 		}
 	}
 }
 
-func roundTrip(c net.Conn, req Request) (Response, error) {
-	c.SetDeadline(time.Now().Add(ioTimeout))
-	if err := writeFrame(c, req); err != nil {
+func roundTrip(c *conn, frame []byte) (Response, error) {
+	if err := writeFrame(c, frame); err != nil {
 		return Response{}, err
 	}
-	return decodeResponse(c)
+	body, err := c.readFrame(maxResponse)
+	if err != nil {
+		return Response{}, err
+	}
+	return parseResponse(body)
 }
 
 // isGone reports whether the daemon closed the connection.
@@ -242,7 +321,7 @@ func isGone(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (s *Store) connect(start bool) (net.Conn, error) {
+func (s *Store) connect(start bool) (*conn, error) {
 	c, err := s.dial()
 	if errors.Is(err, errNoDaemon) && start {
 		return s.startDaemon()
@@ -251,21 +330,21 @@ func (s *Store) connect(start bool) (net.Conn, error) {
 }
 
 // dial connects to the daemon, or returns errNoDaemon.
-func (s *Store) dial() (net.Conn, error) {
-	c, err := net.DialTimeout("unix", s.sock, ioTimeout)
+func (s *Store) dial() (*conn, error) {
+	c, err := dialUnix(s.sock, ioTimeout)
 	switch {
 	case err == nil:
 		// The daemon checks its peers; the client checks the daemon too, so
 		// that a listener of another user (a socket planted or linked in
 		// its place) is never sent a token nor trusted for one.
-		uid, _, perr := connPeer(c.(*net.UnixConn))
+		uid, _, perr := peer(c.fd)
 		if perr != nil {
 			c.Close()
 			return nil, fmt.Errorf("cannot tell who serves the token daemon socket %s: %v", s.sock, perr)
 		}
-		if uid != os.Geteuid() {
+		if euid := os.Geteuid(); uid != euid {
 			c.Close()
-			return nil, fmt.Errorf("the token daemon socket %s is served by uid %d, not you (uid %d); refusing it (remove %s)", s.sock, uid, os.Geteuid(), s.sock)
+			return nil, fmt.Errorf("the token daemon socket %s is served by uid %d, not you (uid %d); refusing it (remove %s)", s.sock, uid, euid, s.sock)
 		}
 		return c, nil
 	case errors.Is(err, syscall.ENOENT):
@@ -274,7 +353,7 @@ func (s *Store) dial() (net.Conn, error) {
 		s.removeStaleSocket()
 		return nil, errNoDaemon
 	}
-	return nil, fmt.Errorf("cannot reach the token daemon at %s: %v", s.sock, err)
+	return nil, unavailable(fmt.Errorf("cannot reach the token daemon at %s: %v", s.sock, err))
 }
 
 // removeStaleSocket removes a socket nobody listens on, left by a daemon
@@ -296,16 +375,16 @@ func (s *Store) removeStaleSocket() {
 }
 
 // startDaemon starts a daemon and returns a connection to it.
-func (s *Store) startDaemon() (net.Conn, error) {
+func (s *Store) startDaemon() (*conn, error) {
 	argv := s.opts.Daemon
 	if len(argv) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("cannot find this program to start the token daemon: %v", err)
+			return nil, unavailable(fmt.Errorf("cannot find this program to start the token daemon: %v", err))
 		}
 		argv = []string{exe, "daemon"}
 	}
-	deadline := time.Now().Add(startTimeout)
+	deadline := time.Now().Add(s.startTimeout)
 	p, err := s.spawn(argv)
 	if err != nil {
 		return nil, err
@@ -322,12 +401,12 @@ func (s *Store) startDaemon() (net.Conn, error) {
 			return c, err
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the token daemon did not listen on %s within %v; run %q to see why", s.sock, startTimeout, strings.Join(argv, " "))
+			return nil, unavailable(fmt.Errorf("the token daemon did not listen on %s within %v; run %q to see why", s.sock, s.startTimeout, strings.Join(argv, " ")))
 		}
 		select {
 		case <-p.done:
 			if p.err != nil {
-				return nil, fmt.Errorf("the token daemon exited before it listened (%v); run %q to see why", p.err, strings.Join(argv, " "))
+				return nil, unavailable(fmt.Errorf("the token daemon exited before it listened (%v); run %q to see why", p.err, strings.Join(argv, " ")))
 			}
 			// It quit quietly because another daemon held the lock. That
 			// one is starting (its socket appears soon) or exiting (a new
@@ -349,8 +428,8 @@ func (s *Store) startDaemon() (net.Conn, error) {
 // c reached. They would quit on finding the lock taken, but one slow to
 // get there could find it free after the daemon in charge stopped, and
 // linger holding nothing.
-func endStragglers(c net.Conn, started []*process) {
-	_, pid, err := connPeer(c.(*net.UnixConn))
+func endStragglers(c *conn, started []*process) {
+	_, pid, err := peer(c.fd)
 	if err != nil {
 		return
 	}
@@ -379,7 +458,7 @@ func (s *Store) spawn(argv []string) (*process, error) {
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start the token daemon: %v", err)
+		return nil, unavailable(fmt.Errorf("cannot start the token daemon: %v", err))
 	}
 	p := &process{proc: cmd.Process, done: make(chan struct{})}
 	if spawnHook != nil {

@@ -3,7 +3,9 @@
 package memory
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -24,42 +25,43 @@ import (
 )
 
 const (
-	sockName = "daemon.sock"
-	lockName = "daemon.lock"
-	// ioTimeout bounds one request on both sides, so neither a stuck client
-	// nor a stuck daemon can hold the other.
-	ioTimeout = 5 * time.Second
 	// socketCheck is how often the daemon makes sure its socket is still
 	// in place. Once the socket is gone (logind removes $XDG_RUNTIME_DIR at
 	// logout) no client can reach the tokens, so holding them any longer
 	// only keeps secrets alive for nothing.
 	socketCheck = time.Second
+	// quickWait bounds how long the accepting goroutine waits for a
+	// request to arrive before it hands the connection to a goroutine of
+	// its own.
+	quickWait = 20 * time.Millisecond
 )
 
 // ServeOptions tune the daemon.
 type ServeOptions struct {
 	// IdleExit is how long the daemon stays once it holds no token, no
-	// lock and no waiter; default 30s, as git's credential-cache.
+	// lock, no waiter and no connection, and runs nothing in the
+	// background; default 30s, as git's credential-cache.
 	IdleExit time.Duration
 	// Refresh, when set, renews a token that carries a refresh token,
 	// shortly before it expires and until its RefreshUntil. A failed
 	// renewal is not retried: the token then expires, and the next git
-	// command signs in with the device flow.
+	// command signs in with the device flow. A renewed token keeps the
+	// Reach of the one it replaces.
 	Refresh func(ctx context.Context, t store.Token) (store.Token, error)
-}
+	// Reach, when set, looks up where a token reaches. A get that finds
+	// the token's Reach missing or older than ReachTTL is answered at once
+	// with what the daemon has, and the lookup runs in the background, one
+	// at a time per account; after a failure the account is not looked up
+	// again for ReachTTL. Each renewal and each lookup is bounded to 30
+	// seconds.
+	Reach func(ctx context.Context, t store.Token) (*store.Reach, error)
+	// ReachTTL is how long a Reach is trusted; default 5 minutes.
+	ReachTTL time.Duration
 
-// refreshWait bounds one renewal.
-const refreshWait = 30 * time.Second
-
-// refreshDue is when the daemon renews t, and whether it will: early
-// enough that a get never finds less than MinLifetime left, but not before
-// half the token's life, so a short-lived token is not renewed in a loop.
-func refreshDue(t store.Token, now time.Time) (time.Time, bool) {
-	if t.RefreshToken == "" || !now.Before(t.RefreshUntil) {
-		return time.Time{}, false
-	}
-	margin := min(t.MinLifetime+time.Minute, t.Expiry.Sub(t.Minted)/2)
-	return t.Expiry.Add(-margin), true
+	// Set only by this package's tests, to see at once what takes
+	// seconds: how long a request may take to arrive, and how often the
+	// socket is checked.
+	ioTimeout, socketCheck time.Duration
 }
 
 // Serve runs the token daemon for dir in the current process until it has
@@ -70,9 +72,6 @@ func refreshDue(t store.Token, now time.Time) (time.Time, bool) {
 // outlives the git command and terminal that started it) and shuts out
 // debuggers (non-dumpable on Linux, PT_DENY_ATTACH on macOS).
 func Serve(dir string, opts ServeOptions) error {
-	if opts.IdleExit <= 0 {
-		opts.IdleExit = 30 * time.Second
-	}
 	if err := runtimedir.Ensure(dir); err != nil {
 		return err
 	}
@@ -119,117 +118,84 @@ func Serve(dir string, opts ServeOptions) error {
 		return fmt.Errorf("cannot check the socket %s it just created: %v", sock, err)
 	}
 
-	d := &daemon{
-		uid:      os.Geteuid(),
-		sock:     sock,
-		socket:   listening,
-		tokens:   map[key]store.Token{},
-		refresh:  opts.Refresh,
-		renewing: map[key]bool{},
-		locks:    map[key][]*waiter{},
-		changed:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+	if opts.ioTimeout <= 0 {
+		opts.ioTimeout = ioTimeout
 	}
-	go d.accept(ln)
-	d.run(opts.IdleExit, term)
+	if opts.socketCheck <= 0 {
+		opts.socketCheck = socketCheck
+	}
+	s := &server{
+		ioTimeout:   opts.ioTimeout,
+		socketCheck: opts.socketCheck,
+		uid:         os.Geteuid(),
+		sock:        sock,
+		socket:      listening,
+		tb: newTable(tableOptions{
+			Now:      time.Now,
+			IdleExit: opts.IdleExit,
+			Refresh:  opts.Refresh,
+			Reach:    opts.Reach,
+			ReachTTL: opts.ReachTTL,
+		}),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go s.accept(ln)
+	s.run(term)
 
 	// Checked right before removing: another daemon may have put its own
 	// socket there (the directory was deleted and made again), and that one
 	// must stay. What remains of the race is the time between two syscalls.
-	if d.ownsSocket() {
+	if s.ownsSocket() {
 		os.Remove(sock)
 	}
 	ln.Close()
 	lock.Close()
-	close(d.done) // ends lock holders and waiters, and answers "stop"
+	close(s.done) // ends lock holders and waiters, and answers "stop"
 	return nil
 }
 
-func openLockFile(dir string) (*os.File, error) {
-	name := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %v (remove it if it is not a plain file)", name, err)
-	}
-	return f, nil
-}
+// server is the daemon's side of the socket: who may connect, and what
+// each connection asks of the table.
+type server struct {
+	ioTimeout   time.Duration
+	socketCheck time.Duration
+	uid         int
+	sock        string      // the socket's path
+	socket      os.FileInfo // the socket file as created, to tell it from a replacement
+	tb          *table
 
-type key struct{ origin, login string }
-
-type waiter struct{ granted chan struct{} }
-
-type daemon struct {
-	uid    int
-	sock   string      // the socket's path
-	socket os.FileInfo // the socket file as created, to tell it from a replacement
-
-	refresh func(ctx context.Context, t store.Token) (store.Token, error)
-
-	mu       sync.Mutex
-	renewing map[key]bool // renewals under way
-	tokens   map[key]store.Token
-	locks    map[key][]*waiter // [0] holds the lock; the rest wait in order
-	open     int               // connections being served, lock holders and waiters included
-	closing  bool              // set once the daemon decided to exit
-
-	changed  chan struct{} // poked when open drops, to re-check idleness
 	stop     chan struct{} // closed by a "stop" request
 	stopOnce sync.Once
 	done     chan struct{} // closed once the daemon no longer listens
 }
 
-// run sleeps until the next token expiry, idle deadline or socket check,
-// and returns when the daemon should exit, with every token dropped.
-func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
-	defer d.setClosing()
+// run sleeps until the table's next wake-up or a socket check, and returns
+// when the daemon should exit, with the table closed.
+func (s *server) run(term <-chan os.Signal) {
+	defer s.tb.Close()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	check := time.NewTicker(socketCheck)
+	check := time.NewTicker(s.socketCheck)
 	defer check.Stop()
-	var idleSince time.Time
 	for {
-		now := time.Now()
-		d.mu.Lock()
-		d.sweep(now)
-		idle := len(d.tokens) == 0 && d.open == 0
-		switch {
-		case !idle:
-			idleSince = time.Time{}
-		case idleSince.IsZero():
-			idleSince = now
+		wake, exit := s.tb.Next()
+		if exit {
+			return
 		}
-		wait := time.Hour
-		if idle {
-			wait = idleSince.Add(idleExit).Sub(now)
-			if wait <= 0 {
-				d.closing = true // under mu, so no connection slips in
-				d.mu.Unlock()
-				return
-			}
+		wait := time.Hour // nothing scheduled: only a change wakes the table
+		if !wake.IsZero() {
+			wait = max(time.Until(wake), 0)
 		}
-		for k, t := range d.tokens {
-			wait = min(wait, t.Expiry.Sub(now))
-			if due, ok := refreshDue(t, now); ok && d.refresh != nil && !d.renewing[k] {
-				if !now.Before(due) {
-					d.renewing[k] = true
-					go d.renew(k, t)
-					continue
-				}
-				wait = min(wait, due.Sub(now))
-			}
-		}
-		d.mu.Unlock()
-
-		timer.Reset(max(wait, 0))
+		timer.Reset(wait)
 		select {
 		case <-timer.C:
-		case <-d.changed:
+		case <-s.tb.Changed():
 		case <-check.C:
-			if !d.ownsSocket() {
+			if !s.ownsSocket() {
 				return
 			}
-		case <-d.stop:
+		case <-s.stop:
 			return
 		case <-term:
 			return
@@ -237,55 +203,16 @@ func (d *daemon) run(idleExit time.Duration, term <-chan os.Signal) {
 	}
 }
 
-// renew replaces t with a renewed token, unless t was replaced meanwhile.
-func (d *daemon) renew(k key, t store.Token) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshWait)
-	defer cancel()
-	fresh, err := d.refresh(ctx, t)
-	d.mu.Lock()
-	delete(d.renewing, k)
-	if cur, ok := d.tokens[k]; ok && cur.AccessToken == t.AccessToken && !d.closing {
-		if err != nil {
-			cur.RefreshToken = ""
-			d.tokens[k] = cur
-		} else {
-			d.tokens[k] = fresh
-		}
-	}
-	d.mu.Unlock()
-	select {
-	case d.changed <- struct{}{}:
-	default:
-	}
-}
-
-// setClosing turns away new connections and drops every token, so that
-// nothing is handed out once the daemon has decided to exit.
-func (d *daemon) setClosing() {
-	d.mu.Lock()
-	d.closing = true
-	clear(d.tokens)
-	d.mu.Unlock()
-}
-
 // ownsSocket reports whether the socket path still names the socket this
 // daemon listens on: not removed, alone or with its directory, and not
 // replaced by another file or another daemon's socket.
-func (d *daemon) ownsSocket() bool {
-	fi, err := os.Lstat(d.sock)
-	return err == nil && os.SameFile(fi, d.socket)
+func (s *server) ownsSocket() bool {
+	fi, err := os.Lstat(s.sock)
+	return err == nil && os.SameFile(fi, s.socket)
 }
 
-// sweep drops expired tokens; d.mu is held.
-func (d *daemon) sweep(now time.Time) {
-	for k, t := range d.tokens {
-		if !now.Before(t.Expiry) {
-			delete(d.tokens, k)
-		}
-	}
-}
-
-func (d *daemon) accept(ln *net.UnixListener) {
+func (s *server) accept(ln *net.UnixListener) {
+	buf := make([]byte, 4096)
 	for {
 		c, err := ln.AcceptUnix()
 		if errors.Is(err, net.ErrClosed) {
@@ -296,61 +223,120 @@ func (d *daemon) accept(ln *net.UnixListener) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go d.serve(c)
+		if read, done := s.quick(c, buf); !done {
+			go s.serve(c, read)
+		}
 	}
 }
 
-// enter counts a connection as open unless the daemon is exiting.
-func (d *daemon) enter() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closing {
-		return false
+// quick answers a get, put or delete that has already arrived in full on
+// the accepting goroutine: a cache hit then costs the daemon no goroutine
+// and no other thread woken, only the lookup. Anything else, or a request
+// still on its way, is left to serve, with what quick read of it.
+func (s *server) quick(c *net.UnixConn, buf []byte) (read []byte, done bool) {
+	if !s.samePeer(c) {
+		c.Close() // closed without a word: nothing to tell a stranger
+		return nil, true
 	}
-	d.open++
-	return true
-}
-
-func (d *daemon) leave() {
-	d.mu.Lock()
-	d.open--
-	d.mu.Unlock()
-	select {
-	case d.changed <- struct{}{}:
-	default:
-	}
-}
-
-func (d *daemon) serve(c *net.UnixConn) {
-	defer c.Close()
-	if !d.samePeer(c) || !d.enter() {
-		return // closed without a word: nothing to tell a stranger
-	}
-	defer d.leave()
-
-	c.SetDeadline(time.Now().Add(ioTimeout))
-	req, err := DecodeRequest(c)
+	raw, err := c.SyscallConn()
 	if err != nil {
+		return nil, false
+	}
+	// The connection wakes the daemon before the request is written, so
+	// most requests are a few microseconds away: wait for them here, but
+	// only briefly, as a client that sends nothing must not hold up others.
+	c.SetReadDeadline(time.Now().Add(quickWait))
+	n := 0
+	raw.Read(func(fd uintptr) bool {
+		var err error
+		n, err = unix.Read(int(fd), buf)
+		return err != unix.EAGAIN
+	})
+	if n <= 0 {
+		return nil, false
+	}
+	got := buf[:n]
+	if n < 4 || binary.BigEndian.Uint32(got) != uint32(n-4) {
+		return bytes.Clone(got), false
+	}
+	req, err := DecodeRequest(bytes.NewReader(got))
+	if err != nil || (req.Op != OpGet && req.Op != OpPut && req.Op != OpDelete) {
+		return bytes.Clone(got), false
+	}
+	if !s.tb.Enter() {
+		c.Close()
+		return nil, true
+	}
+	defer s.tb.Leave()
+	// The answer fits the socket's empty buffer, so one write without
+	// waiting sends it; should it not, the rest goes out on a goroutine of
+	// its own, as a slow reader must not hold up the daemon.
+	resp := s.answer(req)
+	if resp.Status == 0 {
+		c.Close()
+		return nil, true
+	}
+	answer := encodeResponse(resp)
+	sent := 0
+	raw.Write(func(fd uintptr) bool {
+		sent, _ = unix.Write(int(fd), answer)
+		return true
+	})
+	if rest := answer[max(sent, 0):]; len(rest) > 0 && s.tb.Enter() {
+		go func() {
+			defer c.Close()
+			defer s.tb.Leave()
+			c.SetWriteDeadline(time.Now().Add(s.ioTimeout))
+			c.Write(rest)
+		}()
+		return nil, true
+	}
+	c.Close()
+	return nil, true
+}
+
+// serve handles c on a goroutine of its own; read is what quick read of
+// its request.
+func (s *server) serve(c *net.UnixConn, read []byte) {
+	defer c.Close()
+	if !s.tb.Enter() {
+		return
+	}
+	defer s.tb.Leave()
+
+	c.SetDeadline(time.Now().Add(s.ioTimeout))
+	req, err := DecodeRequest(io.MultiReader(bytes.NewReader(read), c))
+	switch {
+	case err != nil && req.legacy:
+		writeFrame(c, rawFrame(legacyRefusal))
+		return
+	case err != nil:
 		if !isIOError(err) {
-			writeFrame(c, Response{V: Version, Status: statusError, Error: "bad request: " + err.Error()})
+			writeFrame(c, encodeResponse(Response{Status: statusError, Error: "bad request: " + err.Error()}))
 		}
 		return
 	}
 	switch req.Op {
 	case OpLock:
-		d.lock(c, key{req.Origin, req.Login})
+		s.lock(c, req.Origin, req.Login)
 	case OpStop:
-		writeFrame(c, Response{V: Version, Status: statusOK})
-		d.stopOnce.Do(func() { close(d.stop) })
-		<-d.done
+		if req.legacy {
+			writeFrame(c, rawFrame(legacyStopped))
+		} else {
+			writeFrame(c, encodeResponse(Response{Status: statusOK}))
+		}
+		s.stopOnce.Do(func() { close(s.stop) })
+		<-s.done
 	default:
-		writeFrame(c, d.answer(req, time.Now()))
+		if resp := s.answer(req); resp.Status != 0 {
+			writeFrame(c, encodeResponse(resp))
+		}
 	}
 }
 
-func (d *daemon) samePeer(c *net.UnixConn) bool {
+func (s *server) samePeer(c *net.UnixConn) bool {
 	uid, _, err := connPeer(c)
-	return err == nil && uid == d.uid
+	return err == nil && uid == s.uid
 }
 
 // connPeer returns the user and process at the other end of c.
@@ -372,74 +358,37 @@ func isIOError(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }
 
-func (d *daemon) answer(req Request, now time.Time) Response {
-	ok := Response{V: Version, Status: statusOK}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.sweep(now)
+// answer carries out a get, put, delete or list; a Response without a
+// Status is to be left unanswered.
+func (s *server) answer(req Request) Response {
 	switch req.Op {
 	case OpGet:
-		if t, found := d.find(req.Origin, req.Login); found {
-			t.RefreshToken = "" // stays in the daemon: no client needs it
-			ok.Token = &t
-			return ok
+		if t, found := s.tb.Get(req.Origin, req.Login); found {
+			return Response{Status: statusOK, Tokens: []store.Token{t}}
 		}
-		return Response{V: Version, Status: statusNotFound}
+		return Response{Status: statusNotFound}
 	case OpPut:
-		t := *req.Token
-		k := key{t.Origin, t.Login}
-		if now.Before(t.Expiry) {
-			d.tokens[k] = t
-		} else {
-			delete(d.tokens, k) // an expired token still replaces
+		switch err := s.tb.Put(*req.Token); {
+		case errors.Is(err, store.ErrStale):
+			return Response{Status: statusStale}
+		case err != nil:
+			return Response{} // exiting: unanswered, so the client starts another daemon
 		}
 	case OpDelete:
-		for k := range d.tokens {
-			if k.origin == req.Origin && (req.Login == "" || k.login == req.Login) {
-				delete(d.tokens, k)
-			}
-		}
+		s.tb.Delete(req.Origin, req.Login)
 	case OpList:
-		ok.Tokens = make([]store.Token, 0, len(d.tokens))
-		for _, t := range d.tokens {
-			t.RefreshToken = ""
-			ok.Tokens = append(ok.Tokens, t)
-		}
-		store.SortNewestFirst(ok.Tokens)
+		return Response{Status: statusOK, Tokens: s.tb.List()}
 	}
-	return ok
+	return Response{Status: statusOK}
 }
 
-// find returns the token for origin and login, or with an empty login the
-// one minted last on origin; d.mu is held.
-func (d *daemon) find(origin, login string) (store.Token, bool) {
-	if login != "" {
-		t, ok := d.tokens[key{origin, login}]
-		return t, ok
-	}
-	var best store.Token
-	found := false
-	for k, t := range d.tokens {
-		if k.origin == origin && (!found || t.Minted.After(best.Minted)) {
-			best, found = t, true
-		}
-	}
-	return best, found
-}
-
-// lock queues c for k, answers once the lock is granted, and holds it until
-// c closes. Any read returning means the client closed or misbehaved; either
-// way it leaves the queue.
-func (d *daemon) lock(c *net.UnixConn, k key) {
+// lock queues c for the lock of origin and login, answers once the lock is
+// granted, and holds it until c closes. Any read returning means the client
+// closed or misbehaved; either way it leaves the queue.
+func (s *server) lock(c *net.UnixConn, origin, login string) {
 	c.SetDeadline(time.Time{}) // the client bounds the wait and the hold
-	w := &waiter{granted: make(chan struct{})}
-	d.mu.Lock()
-	d.locks[k] = append(d.locks[k], w)
-	if len(d.locks[k]) == 1 {
-		close(w.granted)
-	}
-	d.mu.Unlock()
-	defer d.unlock(k, w)
+	w := s.tb.Lock(origin, login)
+	defer s.tb.Unlock(w)
 
 	gone := make(chan struct{})
 	go func() {
@@ -450,31 +399,15 @@ func (d *daemon) lock(c *net.UnixConn, k key) {
 	case <-w.granted:
 	case <-gone:
 		return
-	case <-d.done:
+	case <-s.done:
 		return
 	}
-	c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if writeFrame(c, Response{V: Version, Status: statusOK}) != nil {
+	c.SetWriteDeadline(time.Now().Add(s.ioTimeout))
+	if writeFrame(c, encodeResponse(Response{Status: statusOK})) != nil {
 		return
 	}
 	select {
 	case <-gone:
-	case <-d.done:
-	}
-}
-
-func (d *daemon) unlock(k key, w *waiter) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	q := d.locks[k]
-	i := slices.Index(q, w)
-	q = slices.Delete(q, i, i+1)
-	if len(q) == 0 {
-		delete(d.locks, k)
-		return
-	}
-	d.locks[k] = q
-	if i == 0 {
-		close(q[0].granted)
+	case <-s.done:
 	}
 }

@@ -9,6 +9,7 @@ package memory
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -67,8 +68,8 @@ func TestHostileChild(t *testing.T) {
 					return
 				}
 				// Says whether a token arrived, never the token.
-				fmt.Printf("request %s carrying a token: %v\n", req.Op, req.Token != nil)
-				writeFrame(c, Response{V: Version, Status: statusOK, Token: &forged, Tokens: []store.Token{forged}})
+				fmt.Printf("request %c carrying a token: %v\n", req.Op, req.Token != nil)
+				writeFrame(c, encodeResponse(Response{Status: statusOK, Tokens: []store.Token{forged}}))
 				io.Copy(io.Discard, c) // hold a "lock" until the client lets go
 			}()
 		}
@@ -188,6 +189,9 @@ func checkImpostorRefused(t *testing.T, dir string, rc *reliabilitytest.Case, re
 	rc.Measured("Get: %s", getErr)
 	if !strings.Contains(getErr, "uid 65534") || !strings.Contains(getErr, "refusing") {
 		t.Errorf("Get's error does not say who serves the socket and that it is refused: %v", err)
+	}
+	if errors.Is(err, ErrUnavailable) {
+		t.Error("a socket served by another user counts as no daemon: a caller would quietly keep tokens elsewhere")
 	}
 	mine := token(t, "octocat", time.Hour)
 	perr := s.Put(mine)

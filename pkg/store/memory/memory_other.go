@@ -10,7 +10,10 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-var errUnsupported = errors.New("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store")
+var errUnsupported = unavailable(errors.New("the memory store needs Unix sockets with peer credentials (Linux or macOS); choose another store"))
+
+// oNoFollow is for openLockFile, which nothing calls here.
+const oNoFollow = 0
 
 // Options configure the client; see the Unix version.
 type Options struct {
@@ -22,6 +25,8 @@ type Options struct {
 type ServeOptions struct {
 	IdleExit time.Duration
 	Refresh  func(ctx context.Context, t store.Token) (store.Token, error)
+	Reach    func(ctx context.Context, t store.Token) (*store.Reach, error)
+	ReachTTL time.Duration
 }
 
 // Store is unavailable on this platform.

@@ -45,7 +45,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == daemonArg {
 		idle, err := time.ParseDuration(os.Args[2])
 		if err == nil {
-			err = Serve(os.Getenv("GHAPP_RUNTIME_DIR"), ServeOptions{IdleExit: idle})
+			// A request that never arrives, and a socket gone, are seen in
+			// a second or less instead of five.
+			err = Serve(os.Getenv("GHAPP_RUNTIME_DIR"), ServeOptions{IdleExit: idle, ioTimeout: time.Second, socketCheck: 100 * time.Millisecond})
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -242,7 +244,22 @@ func wantNotFound(t *testing.T, s *Store, tk store.Token) {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return newEnv(t, 30*time.Second).s })
+	old := suitePredatesErrStale()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		if old && strings.HasSuffix(t.Name(), "/PutReplaces") {
+			t.Skip("this storetest's PutReplaces expects an older token to replace a newer one, which store.Put refuses with ErrStale (see TestTableStalePutRefused)")
+		}
+		return newEnv(t, 30*time.Second).s
+	})
+}
+
+// suitePredatesErrStale reports whether the conformance suite built into
+// this test is one written before store.ErrStale, whose PutReplaces wants
+// the opposite of store.Put's rule. Once the suite knows ErrStale, nothing
+// is skipped; this and the skip can then go.
+func suitePredatesErrStale() bool {
+	src, err := os.ReadFile(filepath.Join("..", "storetest", "storetest.go"))
+	return err == nil && !bytes.Contains(src, []byte("ErrStale"))
 }
 
 func TestLockDiesWithHolder(t *testing.T) {
@@ -274,42 +291,24 @@ func TestReadsStartNothing(t *testing.T) {
 	if n := len(tracked(e.dir)); n != 0 {
 		t.Errorf("%d daemons were started", n)
 	}
-	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "cannot start the token daemon") {
-		t.Errorf("Put with a missing daemon program: %v; want a clear start error", err)
+	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "cannot start the token daemon") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Put with a missing daemon program: %v; want a clear start error that matches ErrUnavailable", err)
 	}
 }
 
-func TestExpiredTokenDropped(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, 30*time.Second)
-	short := token(t, "short", 500*time.Millisecond)
-	long := token(t, "long", time.Hour)
-	mustPut(t, e.s, short)
-	mustPut(t, e.s, long)
-	deadline := time.Now().Add(wait)
-	for {
-		_, err := e.s.Get(short.Origin, short.Login)
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if err != nil || time.Now().After(deadline) {
-			t.Fatalf("Get of a token past its expiry: %v; want ErrNotFound", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	wantToken(t, e.s, long)
-	if l, err := e.s.List(); err != nil || len(l) != 1 {
-		t.Fatalf("List = %d tokens, %v; want only the unexpired one", len(l), err)
-	}
-}
-
+// TestIdleExit: once the daemon holds nothing it exits, removing its
+// socket. When the idle deadline falls is the table's business
+// (TestTableIdleExit); this is the process around it.
 func TestIdleExit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, time.Second)
-	tk := token(t, "octocat", time.Second)
+	e := newEnv(t, 50*time.Millisecond)
+	tk := token(t, "octocat", time.Hour)
 	mustPut(t, e.s, tk)
 	p := e.daemon(t)
-	waitExit(t, p, "after its last token expired and IdleExit passed")
+	if err := e.s.Delete(tk.Origin, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p, "once it held nothing for IdleExit")
 	if p.err != nil {
 		t.Errorf("daemon exit: %v", p.err)
 	}
@@ -522,7 +521,7 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 
 	// Half-written: a header promising more than is ever sent.
 	half := rawConn(t, e)
-	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), `{"v":1,`...))
+	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x02g"...))
 
 	answered := []struct {
 		name string
@@ -530,10 +529,10 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		want string
 	}{
 		{"text", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "too large"},
-		{"not JSON", frame("\x00\x01garbage"), "not valid JSON"},
-		{"future version", frame(`{"v":2,"op":"get","origin":"https://github.com"}`), "version 2"},
-		{"unknown op", frame(`{"v":1,"op":"dump"}`), "unknown op"},
-		{"over 64 KiB", frame(`{"v":1,"op":"list","pad":"` + strings.Repeat("x", MaxRequest) + `"}`), "too large"},
+		{"garbage", frame("\x02g\xff\xff\xff"), "malformed"},
+		{"future version", frame("\x03g\x12https://github.com\x00"), "version 3"},
+		{"unknown op", frame("\x02x"), "unknown op"},
+		{"over 64 KiB", frame("\x02l" + strings.Repeat("x", MaxRequest)), "too large"},
 	}
 	for _, tc := range answered {
 		c := rawConn(t, e)
@@ -547,6 +546,15 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		}
 		wantToken(t, e.s, tk)
 	}
+
+	// A client of version 1 (JSON) is told, in its own format, that the
+	// daemon is of a newer version.
+	old := rawConn(t, e)
+	old.Write(frame(`{"v":1,"op":"get","origin":"https://github.com"}`))
+	if body, err := readFrame(old, maxResponse); err != nil || string(body) != legacyRefusal {
+		t.Errorf("a version-1 get was answered %q, %v; want %q", body, err, legacyRefusal)
+	}
+	wantToken(t, e.s, tk)
 
 	// A 1 MiB request, written in full while the daemon refuses it.
 	big := rawConn(t, e)
@@ -623,14 +631,15 @@ func TestStartFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 30*time.Second)
 	e.s.opts.Daemon = []string{"/bin/sh", "-c", "exit 3"}
-	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "exited before it listened") {
-		t.Errorf("Put with a daemon that fails: %v", err)
+	if err := e.s.Put(token(t, "octocat", time.Hour)); err == nil || !strings.Contains(err.Error(), "exited before it listened") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Put with a daemon that fails: %v; want ErrUnavailable", err)
 	}
 	// One that never listens: the client gives up with a clear error.
 	e.s.opts.Daemon = []string{"/bin/sh", "-c", "exec sleep 60"}
+	e.s.startTimeout = 300 * time.Millisecond
 	_, err := e.s.Lock(context.Background(), "https://github.com", "octocat")
-	if err == nil || !strings.Contains(err.Error(), "did not listen") {
-		t.Errorf("Lock with a daemon that never listens: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "did not listen") || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Lock with a daemon that never listens: %v; want ErrUnavailable", err)
 	}
 	for _, p := range tracked(e.dir) {
 		syscall.Kill(p.proc.Pid, syscall.SIGKILL)
@@ -642,7 +651,7 @@ func TestOpenChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, time.Second)
 	long := filepath.Join(e.dir, strings.Repeat("d", 100))
-	if _, err := Open(long, Options{}); err == nil || !strings.Contains(err.Error(), "too long") {
+	if _, err := Open(long, Options{}); err == nil || !strings.Contains(err.Error(), "too long") || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Open of a directory too long for a socket: %v", err)
 	}
 	open := filepath.Join(e.dir, "open")
@@ -730,7 +739,7 @@ func dialAndReport(sock string) string {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(wait))
-	if err := writeFrame(c, Request{V: Version, Op: OpList}); err != nil && !isGone(err) {
+	if err := writeFrame(c, encodeRequest(Request{Op: OpList})); err != nil && !isGone(err) {
 		return "write: " + err.Error()
 	}
 	resp, err := decodeResponse(c)
@@ -753,15 +762,7 @@ func TestOtherUserRefused(t *testing.T) {
 
 	// Let nobody reach the socket and run a copy of this binary, so that
 	// only the daemon's peer check stands in the way.
-	exe, _ := os.Executable()
-	bin := filepath.Join(e.dir, "client")
-	b, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := nobodyCopy(t)
 	os.Chmod(e.dir, 0o711)
 	os.Chmod(e.sock(), 0o777)
 
@@ -780,4 +781,150 @@ func TestOtherUserRefused(t *testing.T) {
 	if got := run(&syscall.Credential{Uid: 65534, Gid: 65534}); got != "closed" {
 		t.Fatalf("as nobody the client got %q; want the connection closed unanswered", got)
 	}
+}
+
+// TestPutRules checks store.Store's rules through the socket: logins
+// without case, a stale put refused, no refresh token handed out.
+func TestPutRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	tk := token(t, "OctoCat", time.Hour)
+	tk.RefreshToken, tk.RefreshUntil = "ghr_"+newSecret(), time.Now().Add(24*time.Hour)
+	mustPut(t, e.s, tk)
+	got, err := e.s.Get(tk.Origin, "octocat")
+	if err != nil || got.AccessToken != tk.AccessToken || got.Login != "OctoCat" {
+		t.Fatalf("Get in another case: %s %q, %v", redact(got.AccessToken), got.Login, err)
+	}
+	if got.RefreshToken != "" {
+		t.Error("Get handed out the refresh token")
+	}
+	if l, err := e.s.List(); err != nil || len(l) != 1 || l[0].RefreshToken != "" {
+		t.Errorf("List: %d tokens, %v, or a refresh token in them", len(l), err)
+	}
+	mustPut(t, e.s, got) // a write-back of what Get returned
+	older := token(t, "octocat", time.Hour)
+	older.Minted = tk.Minted.Add(-time.Second)
+	if err := e.s.Put(older); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("Put of an older token: %v; want store.ErrStale", err)
+	}
+	wantToken(t, e.s, tk)
+}
+
+// TestVersion1ClientStopsDaemon: after an upgrade, the earlier version's
+// "logout --all" (a version-1 stop) still ends the new daemon.
+func TestVersion1ClientStopsDaemon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	mustPut(t, e.s, token(t, "octocat", time.Hour))
+	p := e.daemon(t)
+	c := rawConn(t, e)
+	c.Write(rawFrame(legacyStop))
+	if body, err := readFrame(c, maxResponse); err != nil || string(body) != legacyStopped {
+		t.Fatalf("a version-1 stop was answered %q, %v", body, err)
+	}
+	waitExit(t, p, "on a version-1 stop")
+}
+
+// fakeDaemon plays a daemon of another version on dir's socket, holding
+// its flock as a real one would, until answer says it stops. It reports
+// each request it gets on the returned channel.
+func fakeDaemon(t *testing.T, dir string, answer func(body []byte) (reply []byte, stop bool)) <-chan []byte {
+	t.Helper()
+	lock, err := openLockFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, sockName)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 10)
+	go func() {
+		defer lock.Close()
+		defer ln.Close()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			body, _ := readFrame(c, MaxRequest)
+			got <- body
+			reply, stop := answer(body)
+			c.Write(reply)
+			if stop {
+				os.Remove(sock)
+				ln.Close()
+				lock.Close()
+				c.Close()
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return got
+}
+
+// legacyDaemon plays a daemon of wire version 1 (JSON).
+func legacyDaemon(t *testing.T, dir string) <-chan []byte {
+	return fakeDaemon(t, dir, func(body []byte) ([]byte, bool) {
+		if string(body) == legacyStop {
+			return rawFrame(legacyStopped), true
+		}
+		return frame(`{"v":1,"status":"error","error":"bad request: request is not valid JSON"}`), false
+	})
+}
+
+// TestStopsNewerDaemon: a daemon of a later version obeys a stop of any
+// version, answering in its own format; Stop takes that for done.
+func TestStopsNewerDaemon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	got := fakeDaemon(t, e.dir, func(body []byte) ([]byte, bool) {
+		return frame("\x03o\x00future"), len(body) == 2 && body[1] == OpStop
+	})
+	if err := e.s.Stop(); err != nil {
+		t.Fatalf("Stop of a newer daemon: %v", err)
+	}
+	if body := <-got; string(body) != "\x02s" {
+		t.Errorf("the daemon got %q; want a stop", body)
+	}
+	if _, err := os.Lstat(e.sock()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the socket is still there: %v", err)
+	}
+}
+
+// TestVersion1DaemonReplaced: a daemon left by an earlier version is
+// stopped on first contact, and a new one serves from then on.
+func TestVersion1DaemonReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	got := legacyDaemon(t, e.dir)
+	tk := token(t, "octocat", time.Hour)
+	wantNotFound(t, e.s, tk)
+	if r1, r2 := <-got, <-got; r1[0] != Version || string(r2) != legacyStop {
+		t.Fatalf("the version-1 daemon got %q, %q; want a request, then a version-1 stop", r1, r2)
+	}
+	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
+		t.Errorf("notices = %q; want %q", n, legacyNotice)
+	}
+	mustPut(t, e.s, tk)
+	wantToken(t, e.s, tk)
+
+	// Put and Lock replace one too.
+	e2 := newEnv(t, 30*time.Second)
+	legacyDaemon(t, e2.dir)
+	mustPut(t, e2.s, tk)
+	wantToken(t, e2.s, tk)
+	e3 := newEnv(t, 30*time.Second)
+	legacyDaemon(t, e3.dir)
+	unlock, err := e3.s.Lock(context.Background(), tk.Origin, tk.Login)
+	if err != nil {
+		t.Fatalf("Lock with a version-1 daemon: %v", err)
+	}
+	unlock()
 }

@@ -2,9 +2,13 @@ package memory
 
 import (
 	"fmt"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
+
+// oNoFollow keeps openLockFile from following a planted symlink.
+const oNoFollow = unix.O_NOFOLLOW
 
 // hardenProcess keeps debuggers of the same user from attaching to the
 // daemon, the nearest macOS has to PR_SET_DUMPABLE.
@@ -26,4 +30,16 @@ func peer(fd int) (uid, pid int, err error) {
 		return -1, -1, err
 	}
 	return int(cred.Uid), pid, nil
+}
+
+// socketCloexec opens a Unix stream socket that no child inherits. macOS
+// has no SOCK_CLOEXEC: ForkLock keeps a fork from slipping in between.
+func socketCloexec() (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	return fd, err
 }

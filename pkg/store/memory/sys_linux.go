@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// oNoFollow keeps openLockFile from following a planted symlink.
+const oNoFollow = unix.O_NOFOLLOW
+
 // hardenProcess keeps other processes of the same user from ptracing the
 // daemon or reading its memory through a core dump.
 func hardenProcess() error {
@@ -22,4 +25,9 @@ func peer(fd int) (uid, pid int, err error) {
 		return -1, -1, err
 	}
 	return int(cred.Uid), int(cred.Pid), nil
+}
+
+// socketCloexec opens a Unix stream socket that no child inherits.
+func socketCloexec() (int, error) {
+	return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 }

@@ -2,38 +2,80 @@ package memory
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-// Wire format, version 1.
+// Wire format, version 2. Client and daemon share this file and nothing
+// else.
 //
 // A client connects to <dir>/daemon.sock and sends exactly one request; the
 // daemon sends one response. Each is a frame: a 4-byte big-endian length,
-// then that many bytes of JSON.
+// then that many bytes of body. Bodies are binary, so that a cache hit
+// costs neither side a JSON encoder (whose first use in a process costs
+// more than the rest of the round trip):
 //
-//	request:  {"v":1,"op":"get","origin":"https://github.com","login":"octocat"}
-//	          {"v":1,"op":"put","token":{...store.Token...}}
-//	          {"v":1,"op":"delete","origin":"...","login":""}
-//	          {"v":1,"op":"list"}
-//	          {"v":1,"op":"lock","origin":"...","login":"..."}
-//	          {"v":1,"op":"stop"}
-//	response: {"v":1,"status":"ok"|"not_found"|"error","error":"...",
-//	           "token":{...},"tokens":[...]}
+//	request:  version op ...
+//	  'g' get, 'd' delete, 'k' lock: str origin, str login
+//	  'p' put:                       token
+//	  'l' list, 's' stop:            nothing
+//	response: version status ...
+//	  'o' ok:        uvarint n, then n tokens (1 for get, all for list, else 0)
+//	  'e' error:     str message
+//	  'n' not found, 's' stale (a put older than the token kept): nothing
+//
+//	str   = uvarint length, bytes
+//	time  = varint Unix seconds, uvarint nanoseconds (the zero time as
+//	        time.Time{}.Unix(), 0)
+//	token = str origin, str login, str access token, time expiry,
+//	        varint min lifetime (ns), str api, str client id, time minted,
+//	        str refresh token, time refresh until,
+//	        reach: 0, or 1 then time checked, str app slug,
+//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted
 //
 // A request over MaxRequest bytes, malformed, or of another version is
-// answered with status "error" (when the connection still allows it) and
-// the connection closed. Two ops keep the connection past the response:
-// "lock" is answered only once the lock is granted, and the lock is held
-// until the client closes the connection; "stop" is answered at once, and
-// the daemon closes the connection when it no longer listens.
+// answered with an error (when the connection still allows it) and the
+// connection closed, except that a stop ([any version, 's']) is obeyed
+// whatever its version, so that a client can always end a daemon of
+// another version. Two ops keep the connection past the response: "lock"
+// is answered only once the lock is granted, and the lock is held until
+// the client closes the connection; "stop" is answered at once, and the
+// daemon closes the connection when it no longer listens.
+//
+// Version 1 was JSON; its bodies begin with '{'. A daemon obeys a version-1
+// stop, and answers any other version-1 request with a version-1 error that
+// such a client understands; a client that meets a version-1 daemon stops
+// it, and carries on as if none ran.
+
+// Where client and daemon meet, in the runtime directory: the daemon
+// listens on sockName and holds an flock on lockName for its whole life.
+const (
+	sockName = "daemon.sock"
+	lockName = "daemon.lock"
+)
+
+// ioTimeout bounds one request on both sides, so neither a stuck client
+// nor a stuck daemon can hold the other.
+const ioTimeout = 5 * time.Second
+
+// openLockFile opens the file whose flock says which daemon serves dir.
+func openLockFile(dir string) (*os.File, error) {
+	name := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|oNoFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %v (remove it if it is not a plain file)", name, err)
+	}
+	return f, nil
+}
 
 // Version is the wire format version this package speaks.
-const Version = 1
+const Version = 2
 
 // MaxRequest is the largest request body the daemon reads.
 const MaxRequest = 64 << 10
@@ -44,70 +86,187 @@ const maxResponse = 4 << 20
 
 // Ops understood by the daemon.
 const (
-	OpGet    = "get"
-	OpPut    = "put"
-	OpDelete = "delete"
-	OpList   = "list"
-	OpLock   = "lock"
-	OpStop   = "stop"
+	OpGet    byte = 'g'
+	OpPut    byte = 'p'
+	OpDelete byte = 'd'
+	OpList   byte = 'l'
+	OpLock   byte = 'k'
+	OpStop   byte = 's'
 )
 
 // Request is one client request.
 type Request struct {
-	V      int          `json:"v"`
-	Op     string       `json:"op"`
-	Origin string       `json:"origin,omitempty"`
-	Login  string       `json:"login,omitempty"`
-	Token  *store.Token `json:"token,omitempty"`
+	Op     byte
+	Origin string
+	Login  string
+	Token  *store.Token // put only
+
+	legacy bool // of version 1, to be answered in version 1
 }
 
 // Response statuses.
 const (
-	statusOK       = "ok"
-	statusNotFound = "not_found"
-	statusError    = "error"
+	statusOK       byte = 'o'
+	statusNotFound byte = 'n'
+	statusStale    byte = 's'
+	statusError    byte = 'e'
 )
 
 // Response is the daemon's answer to one request.
 type Response struct {
-	V      int           `json:"v"`
-	Status string        `json:"status"`
-	Error  string        `json:"error,omitempty"`
-	Token  *store.Token  `json:"token,omitempty"`
-	Tokens []store.Token `json:"tokens,omitempty"`
+	Status byte
+	Error  string
+	Tokens []store.Token
 }
 
-var errTooLarge = errors.New("frame too large")
+var (
+	errTooLarge = errors.New("frame too large")
+	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
+	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
+	errBadEncoding  = errors.New("request is malformed")
+)
+
+// Version 1 bodies, byte for byte as version-1 programs wrote them.
+const (
+	legacyStop    = `{"v":1,"op":"stop"}`
+	legacyStopped = `{"v":1,"status":"ok"}`
+	legacyRefusal = `{"v":2,"status":"error","error":"the token daemon is of a newer version"}`
+)
+
+// encodeRequest returns req as a whole frame.
+func encodeRequest(req Request) []byte {
+	e := newEncoder(64)
+	e.b = append(e.b, Version, req.Op)
+	switch req.Op {
+	case OpPut:
+		e.token(req.Token)
+	case OpList, OpStop:
+	default:
+		e.str(req.Origin)
+		e.str(req.Login)
+	}
+	return e.frame()
+}
 
 // DecodeRequest reads one framed request from r and checks that it is
 // well formed for its op. Its errors never quote the request, which may
 // hold a token.
 func DecodeRequest(r io.Reader) (Request, error) {
-	var req Request
 	body, err := readFrame(r, MaxRequest)
 	if err != nil {
-		return req, err
+		return Request{}, err
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		return Request{}, errors.New("request is not valid JSON")
+	if len(body) > 0 && body[0] == '{' {
+		if string(body) == legacyStop {
+			return Request{Op: OpStop, legacy: true}, nil
+		}
+		return Request{legacy: true}, fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", 1, Version)
 	}
-	if req.V != Version {
-		return Request{}, fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", req.V, Version)
+	if len(body) < 2 {
+		return Request{}, errBadEncoding
+	}
+	if len(body) == 2 && body[1] == OpStop {
+		return Request{Op: OpStop}, nil // whatever its version
+	}
+	if body[0] != Version {
+		return Request{}, fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", body[0], Version)
+	}
+	req := Request{Op: body[1]}
+	d := decoder{b: body[2:]}
+	switch req.Op {
+	case OpGet, OpDelete, OpLock:
+		req.Origin, req.Login = d.str(), d.str()
+	case OpPut:
+		req.Token = d.token()
+	case OpList:
+	default:
+		return Request{}, errors.New("unknown op")
+	}
+	if err := d.end(); err != nil {
+		return Request{}, err
 	}
 	switch req.Op {
 	case OpGet, OpDelete, OpLock:
 		if req.Origin == "" {
-			return Request{}, fmt.Errorf("%s request without origin", req.Op)
+			return Request{}, fmt.Errorf("%s request without origin", opName(req.Op))
 		}
 	case OpPut:
-		if req.Token == nil || req.Token.Origin == "" || req.Token.AccessToken == "" {
+		if req.Token.Origin == "" || req.Token.AccessToken == "" {
 			return Request{}, errors.New("put request without token, origin or access token")
 		}
-	case OpList, OpStop:
-	default:
-		return Request{}, errors.New("unknown op")
 	}
 	return req, nil
+}
+
+func opName(op byte) string {
+	switch op {
+	case OpGet:
+		return "get"
+	case OpDelete:
+		return "delete"
+	case OpLock:
+		return "lock"
+	}
+	return fmt.Sprintf("op %q", op)
+}
+
+// encodeResponse returns resp as a whole frame.
+func encodeResponse(resp Response) []byte {
+	e := newEncoder(256)
+	e.b = append(e.b, Version, resp.Status)
+	switch resp.Status {
+	case statusOK:
+		e.uvarint(uint64(len(resp.Tokens)))
+		for i := range resp.Tokens {
+			e.token(&resp.Tokens[i])
+		}
+	case statusError:
+		e.str(resp.Error)
+	}
+	return e.frame()
+}
+
+// decodeResponse reads one framed response from r.
+func decodeResponse(r io.Reader) (Response, error) {
+	body, err := readFrame(r, maxResponse)
+	if err != nil {
+		return Response{}, err
+	}
+	return parseResponse(body)
+}
+
+// parseResponse decodes the body of a response frame.
+func parseResponse(body []byte) (Response, error) {
+	if len(body) > 0 && body[0] == '{' {
+		return Response{}, errLegacyDaemon
+	}
+	if len(body) < 2 {
+		return Response{}, errors.New("the token daemon sent a malformed response")
+	}
+	if body[0] != Version {
+		return Response{}, fmt.Errorf("the token daemon speaks wire version %d, not %d (end it with: git credential-ghapp logout --all)", body[0], Version)
+	}
+	resp := Response{Status: body[1]}
+	d := decoder{b: body[2:]}
+	switch resp.Status {
+	case statusOK:
+		n := d.count()
+		if n > 0 {
+			resp.Tokens = make([]store.Token, n)
+			for i := range resp.Tokens {
+				resp.Tokens[i] = *d.token()
+			}
+		}
+	case statusError:
+		resp.Error = d.str()
+	case statusNotFound, statusStale:
+	default:
+		return Response{}, errors.New("the token daemon sent a malformed response")
+	}
+	if d.end() != nil {
+		return Response{}, errors.New("the token daemon sent a malformed response")
+	}
+	return resp, nil
 }
 
 func readFrame(r io.Reader, limit int) ([]byte, error) {
@@ -126,30 +285,197 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 	return body, nil
 }
 
-// writeFrame sends v as one frame in a single write, so a reader never
-// sees a header without its body from a live writer.
-func writeFrame(w io.Writer, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 4, 4+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(len(body)))
-	_, err = w.Write(append(buf, body...))
+// writeFrame sends a frame from encodeRequest or encodeResponse in a
+// single write, so a reader never sees a header without its body from a
+// live writer.
+func writeFrame(w io.Writer, frame []byte) error {
+	_, err := w.Write(frame)
 	return err
 }
 
-func decodeResponse(r io.Reader) (Response, error) {
-	var resp Response
-	body, err := readFrame(r, maxResponse)
-	if err != nil {
-		return resp, err
+// rawFrame frames body as it is: for version-1 bodies.
+func rawFrame(body string) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+// encoder builds one frame; its first four bytes are the length, filled
+// in by frame.
+type encoder struct{ b []byte }
+
+func newEncoder(size int) *encoder { return &encoder{b: make([]byte, 4, size)} }
+
+func (e *encoder) frame() []byte {
+	binary.BigEndian.PutUint32(e.b, uint32(len(e.b)-4))
+	return e.b
+}
+
+func (e *encoder) uvarint(u uint64) { e.b = binary.AppendUvarint(e.b, u) }
+func (e *encoder) varint(i int64)   { e.b = binary.AppendVarint(e.b, i) }
+
+func (e *encoder) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *encoder) time(t time.Time) {
+	e.varint(t.Unix())
+	e.uvarint(uint64(t.Nanosecond()))
+}
+
+func (e *encoder) strs(ss []string) {
+	e.uvarint(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
 	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return Response{}, errors.New("the token daemon sent a malformed response")
+}
+
+func (e *encoder) token(t *store.Token) {
+	e.str(t.Origin)
+	e.str(t.Login)
+	e.str(t.AccessToken)
+	e.time(t.Expiry)
+	e.varint(int64(t.MinLifetime))
+	e.str(t.API)
+	e.str(t.ClientID)
+	e.time(t.Minted)
+	e.str(t.RefreshToken)
+	e.time(t.RefreshUntil)
+	if t.Reach == nil {
+		e.b = append(e.b, 0)
+		return
 	}
-	if resp.V != Version {
-		return Response{}, fmt.Errorf("the token daemon speaks wire version %d, not %d (end it with: git credential-ghapp logout --all)", resp.V, Version)
+	e.b = append(e.b, 1)
+	e.time(t.Reach.Checked)
+	e.str(t.Reach.AppSlug)
+	e.strs(t.Reach.Accounts)
+	e.strs(t.Reach.Repos)
+	e.uvarint(uint64(t.Reach.Omitted))
+}
+
+// decoder reads what an encoder wrote. The first error sticks: later reads
+// return zero values, and end reports it.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errBadEncoding
 	}
-	return resp, nil
+	d.b = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	u, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return u
+}
+
+func (d *decoder) varint() int64 {
+	i, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return i
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// count reads a number of items to come, each at least one byte long, so
+// that a forged count cannot make the reader allocate more than it read.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.count()
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) strs() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = d.str()
+	}
+	return ss
+}
+
+// unixZero is time.Time{}.Unix(): the zero time decodes as time.Time{}.
+const unixZero = -62135596800
+
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	nsec := d.uvarint()
+	if nsec >= 1e9 {
+		d.fail()
+		return time.Time{}
+	}
+	if sec == unixZero && nsec == 0 {
+		return time.Time{}
+	}
+	// In UTC, as JSON had it: a Local time would make the hit path load
+	// the time zone database.
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+func (d *decoder) token() *store.Token {
+	t := &store.Token{
+		Origin:      d.str(),
+		Login:       d.str(),
+		AccessToken: d.str(),
+		Expiry:      d.time(),
+		MinLifetime: time.Duration(d.varint()),
+		API:         d.str(),
+		ClientID:    d.str(),
+		Minted:      d.time(),
+	}
+	t.RefreshToken = d.str()
+	t.RefreshUntil = d.time()
+	switch d.byte() {
+	case 0:
+	case 1:
+		t.Reach = &store.Reach{Checked: d.time(), AppSlug: d.str(), Accounts: d.strs(), Repos: d.strs()}
+		omitted := d.uvarint()
+		if omitted > 1<<31 {
+			d.fail()
+		}
+		t.Reach.Omitted = int(omitted)
+	default:
+		d.fail()
+	}
+	return t
+}
+
+// end reports a decoding error, or bytes left over.
+func (d *decoder) end() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errBadEncoding
+	}
+	return d.err
 }
