@@ -30,6 +30,9 @@ var (
 var stores = []string{"memory", "tmpfs", "keyring"}
 
 func TestMain(m *testing.M) {
+	if argv := os.Getenv(rssArgv); argv != "" {
+		os.Exit(rssWrapper(strings.Split(argv, "\n")))
+	}
 	var err error
 	if binDir, err = build(); err == nil {
 		keychainBinDir, err = build("ghapp_testkeychain")

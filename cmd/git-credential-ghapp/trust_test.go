@@ -188,10 +188,42 @@ func TestTrustRedirects(t *testing.T) {
 	}
 }
 
-// childRSS runs the built helper and returns its peak resident size.
+const (
+	rssArgv = "GHAPP_TEST_RSS_ARGV" // the command for rssWrapper, one argument a line
+	rssFile = "GHAPP_TEST_RSS_FILE" // where rssWrapper writes the peak, in KiB
+)
+
+// rssWrapper runs argv and writes its peak resident size to $GHAPP_TEST_RSS_FILE.
+// It runs in a fresh, small copy of the test binary: a child started
+// straight from the test process would be charged the test process's own
+// peak (the kernel counts the parent's memory for a vfork child until it
+// execs), so the figure would say nothing about the helper.
+func rssWrapper(argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, rssArgv+"=") && !strings.HasPrefix(kv, rssFile+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	err := cmd.Run()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		os.WriteFile(os.Getenv(rssFile), []byte(strconv.FormatInt(ru.Maxrss, 10)), 0o600)
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// childRSS runs the built helper and returns its peak resident size: an
+// upper bound, since the small wrapper's own peak counts too.
 func (e *env) childRSS(stdin string, args ...string) (stdout string, rssMB float64, took time.Duration, err error) {
-	cmd := exec.Command(filepath.Join(e.bin, "git-credential-ghapp"), args...)
-	cmd.Env = e.environ()
+	file := filepath.Join(e.t.TempDir(), "rss")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(e.environ(), rssArgv+"="+strings.Join(append([]string{filepath.Join(e.bin, "git-credential-ghapp")}, args...), "\n"), rssFile+"="+file)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -199,10 +231,13 @@ func (e *env) childRSS(stdin string, args ...string) (stdout string, rssMB float
 	start := time.Now()
 	err = cmd.Run()
 	took = time.Since(start)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rssMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
-	}
-	return out.String(), rssMB, took, err
+	kb, _ := strconv.ParseFloat(strings.TrimSpace(string(readFileOr(file))), 64)
+	return out.String(), kb / 1024, took, err
+}
+
+func readFileOr(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
 }
 
 // A server that lists 30,000 installations in one page gets at most what

@@ -117,7 +117,7 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
 		return h.answerOr(err, req, tok)
 	}
-	tok, err := h.signIn(ctx, st, o, s, req.Username)
+	tok, err := h.signIn(ctx, st.Store, o, s, req.Username)
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
 		return err
 	}
 	defer unlock()
-	_, err = h.signIn(ctx, st, o, s, "")
+	_, err = h.signIn(ctx, st.Store, o, s, "")
 	return err
 }
 

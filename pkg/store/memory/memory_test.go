@@ -244,22 +244,7 @@ func wantNotFound(t *testing.T, s *Store, tk store.Token) {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	old := suitePredatesErrStale()
-	storetest.Run(t, func(t *testing.T) store.Store {
-		if old && strings.HasSuffix(t.Name(), "/PutReplaces") {
-			t.Skip("this storetest's PutReplaces expects an older token to replace a newer one, which store.Put refuses with ErrStale (see TestTableStalePutRefused)")
-		}
-		return newEnv(t, 30*time.Second).s
-	})
-}
-
-// suitePredatesErrStale reports whether the conformance suite built into
-// this test is one written before store.ErrStale, whose PutReplaces wants
-// the opposite of store.Put's rule. Once the suite knows ErrStale, nothing
-// is skipped; this and the skip can then go.
-func suitePredatesErrStale() bool {
-	src, err := os.ReadFile(filepath.Join("..", "storetest", "storetest.go"))
-	return err == nil && !bytes.Contains(src, []byte("ErrStale"))
+	storetest.Run(t, func(t *testing.T) store.Store { return newEnv(t, 30*time.Second).s })
 }
 
 func TestLockDiesWithHolder(t *testing.T) {
