@@ -9,3 +9,6 @@ func fdUID(fd int) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// Supported reports whether UID works on this platform.
+const Supported = true

@@ -9,3 +9,6 @@ import "errors"
 func fdUID(int) (int, error) {
 	return -1, errors.New("peer credentials are not supported on this platform")
 }
+
+// Supported reports whether UID works on this platform.
+const Supported = false
