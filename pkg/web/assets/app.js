@@ -8,6 +8,11 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const fast = 2000; // while a code waits to be entered
   const slow = 5000;
+  // Every request through jupyter-server-proxy counts as activity, so a
+  // forgotten tab that kept asking would keep the hub from stopping an
+  // idle server: updates pause after this long without a click or a key,
+  // unless a code is waiting.
+  const idle = 30 * 60 * 1000;
 
   let skew = 0; // the server's clock minus ours, in ms, from its Date header
   let shown = ''; // what the page last drew, to redraw only on change
@@ -15,6 +20,8 @@
   let busy = false;
   let again = false; // a refresh was asked for while one was running
   let report = null;
+  let used = Date.now(); // the last click or key press
+  let paused = false;
 
   // The secret of a TCP server arrives as ?token=; its cookie now stands
   // in for it, so the address bar (and a copy of it) need not show it.
@@ -108,7 +115,21 @@
   function schedule() {
     clearTimeout(timer);
     const waiting = report && report.pending && report.pending.length > 0;
+    if (!waiting && Date.now() - used > idle) {
+      paused = true;
+      document.getElementById('updated').textContent =
+        'Updates paused after 30 minutes without use; click anywhere on the page to resume.';
+      return;
+    }
     timer = setTimeout(refresh, waiting ? fast : slow);
+  }
+
+  function wake() {
+    used = Date.now();
+    if (paused) {
+      paused = false;
+      refresh();
+    }
   }
 
   async function refresh() {
@@ -301,10 +322,18 @@
     else if (b.dataset.action === 'copy') copy(b);
   });
 
+  document.addEventListener('pointerdown', wake);
+  document.addEventListener('keydown', wake);
+
   // A hidden tab need not ask; it catches up when seen again.
   document.addEventListener('visibilitychange', () => {
-    if (document.hidden) clearTimeout(timer);
-    else refresh();
+    if (document.hidden) {
+      clearTimeout(timer);
+    } else {
+      used = Date.now();
+      paused = false;
+      refresh();
+    }
   });
 
   setInterval(tick, 1000);
