@@ -141,6 +141,12 @@ func TestServeRefusesAddresses(t *testing.T) {
 func TestServeUnix(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ghapp.sock")
+	// Runs after serveUnix's own cleanup has stopped the server.
+	t.Cleanup(func() {
+		if _, err := os.Lstat(path); !os.IsNotExist(err) {
+			t.Errorf("the socket is still there after Serve returned: %v", err)
+		}
+	})
 	out := serveUnix(t, path, newFake())
 	fi, err := os.Stat(path)
 	if err != nil {

@@ -63,6 +63,13 @@ type coded struct {
 func (c coded) Error() string { return c.err.Error() }
 func (c coded) Unwrap() error { return c.err }
 
+// What the page answers to a request that fails its checks.
+var (
+	errNoSecret    = errors.New("this page needs the address that git-credential-ghapp web printed, with its ?token=")
+	errWrongSecret = errors.New("wrong token: open the address that git-credential-ghapp web printed")
+	errCSRF        = errors.New("missing or stale X-CSRF-Token: reload the page")
+)
+
 // Bounds on what one request may cost.
 const (
 	// backendWait bounds one call to the Backend: a sign-in asks the
@@ -172,13 +179,13 @@ func (h *handler) authorized(w http.ResponseWriter, r *http.Request) bool {
 			})
 			return true
 		}
-		h.fail(w, r, http.StatusForbidden, "wrong token: open the address that `git-credential-ghapp web` printed")
+		h.fail(w, r, http.StatusForbidden, errWrongSecret.Error())
 		return false
 	}
 	if c, err := r.Cookie(h.cookie); err == nil && same(c.Value, h.secret) {
 		return true
 	}
-	h.fail(w, r, http.StatusForbidden, "this page needs a token: open the address that `git-credential-ghapp web` printed, with its ?token=")
+	h.fail(w, r, http.StatusForbidden, errNoSecret.Error())
 	return false
 }
 
@@ -201,7 +208,7 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if !same(r.Header.Get("X-CSRF-Token"), h.csrf) || h.csrf == "" {
-		h.fail(w, r, http.StatusForbidden, "missing or stale X-CSRF-Token: reload the page")
+		h.fail(w, r, http.StatusForbidden, errCSRF.Error())
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)

@@ -3,25 +3,20 @@
 // the socket's file permissions were loosened.
 package peercred
 
-import (
-	"fmt"
-	"net"
-)
+import "net"
 
 // UID returns the user ID of the process at the other end of c, as the
-// kernel recorded it when the connection was made.
+// kernel recorded it when the connection was made. The error is the
+// system's; the caller says what it was checking.
 func UID(c *net.UnixConn) (int, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return -1, fmt.Errorf("cannot read the peer's credentials: %v", err)
+		return -1, err
 	}
 	uid := -1
 	var gerr error
 	if err := raw.Control(func(fd uintptr) { uid, gerr = fdUID(int(fd)) }); err != nil {
-		return -1, fmt.Errorf("cannot read the peer's credentials: %v", err)
+		return -1, err
 	}
-	if gerr != nil {
-		return -1, fmt.Errorf("cannot read the peer's credentials: %v", gerr)
-	}
-	return uid, nil
+	return uid, gerr
 }
