@@ -604,26 +604,29 @@ var verb = regexp.MustCompile(`%[-+# 0]*[0-9]*(\.[0-9]+)?[a-zA-Z]`)
 // every cell.
 func troubleshootingSpans(t *testing.T) (firsts, spans []string) {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(repoRoot, usersDocPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, _ := strings.Cut(string(doc), "\n## Troubleshooting\n")
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	code := regexp.MustCompile("`([^`]+)`")
-	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "| `") {
-			continue
+	// The page's own messages are looked up where the page is described.
+	for _, path := range []string{usersDocPath, "docs/web.md"} {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, path))
+		if err != nil {
+			t.Fatal(err)
 		}
-		cells := regexp.MustCompile(`\s\|\s`).Split(strings.Trim(line, "|"), -1)
-		for i, cell := range cells {
-			for _, m := range code.FindAllStringSubmatch(cell, -1) {
-				s := strings.ReplaceAll(m[1], `\|`, "|")
-				spans = append(spans, s)
-				if i == 0 {
-					firsts = append(firsts, s)
+		_, section, _ := strings.Cut(string(doc), "\n## Troubleshooting\n")
+		if i := strings.Index(section, "\n## "); i >= 0 {
+			section = section[:i]
+		}
+		code := regexp.MustCompile("`([^`]+)`")
+		for _, line := range strings.Split(section, "\n") {
+			if !strings.HasPrefix(line, "| `") {
+				continue
+			}
+			cells := regexp.MustCompile(`\s\|\s`).Split(strings.Trim(line, "|"), -1)
+			for i, cell := range cells {
+				for _, m := range code.FindAllStringSubmatch(cell, -1) {
+					s := strings.ReplaceAll(m[1], `\|`, "|")
+					spans = append(spans, s)
+					if i == 0 {
+						firsts = append(firsts, s)
+					}
 				}
 			}
 		}
