@@ -159,3 +159,47 @@ func Merge(old, t Token) Token {
 	}
 	return t
 }
+
+// SignInRequest asks a store that runs sign-ins in the background for one:
+// everything the device flow and the kept token need, resolved from
+// configuration by the process that asks.
+type SignInRequest struct {
+	Origin      string // scheme://host[:port]
+	Login       string // the account the remote URL names; "" for any
+	ClientID    string
+	MinLifetime time.Duration
+	Refresh     bool          // keep the refresh token (ghapp.refresh)
+	RefreshFor  time.Duration // how long renewals may go on
+}
+
+// SignIn is one device code waiting to be entered.
+type SignIn struct {
+	Origin          string
+	Login           string // as asked for; "" for any account
+	UserCode        string
+	VerificationURI string
+	Expiry          time.Time // when the code dies
+	OffServer       bool      // VerificationURI is not on Origin's host
+	// Ended says how the sign-in before this one for the same origin and
+	// login failed — a line containing "denied", "expired", or another
+	// reason — when nobody was told yet; else "".
+	Ended string
+}
+
+// SignIns is a store that runs device-flow sign-ins itself, in the
+// background, so that git commands that may not wait (no terminal, an
+// editor's background fetch) can show a code and return, and the token
+// is kept when the person enters it. The memory daemon is one.
+type SignIns interface {
+	// StartSignIn returns the code of the sign-in under way for the
+	// request's origin and login, starting one when none is, or when the
+	// last one ended. At most one code is requested per origin and login
+	// while one is valid, however many callers ask.
+	StartSignIn(ctx context.Context, req SignInRequest) (SignIn, error)
+	// WaitSignIn waits until the sign-in under way for origin and login
+	// ends, and returns the kept token or why it failed. Telling the
+	// caller counts as telling: a later StartSignIn reports no Ended.
+	WaitSignIn(ctx context.Context, origin, login string) (Token, error)
+	// PendingSignIns lists the codes waiting to be entered.
+	PendingSignIns() ([]SignIn, error)
+}
