@@ -27,6 +27,13 @@ type Settings struct {
 	Refresh        bool          // ghapp.refresh, default false: renew with a refresh token held in memory
 	RefreshFor     time.Duration // ghapp.refreshFor, default 7 days after the last device flow
 	Store          string        // $GHAPP_STORE, else ghapp.store, default "auto"
+	// BackgroundSignIn is ghapp.backgroundSignIn, default true: when git
+	// may not prompt, the memory daemon runs the sign-in and git is told
+	// the code, instead of only how to sign in.
+	BackgroundSignIn bool
+	// WebURL is ghapp.webUrl: the address of the sign-in page, given
+	// beside a code; "{user}" in it stands for the person's user name.
+	WebURL string
 }
 
 // DefaultMinLifetime is how much life a cached token must have left to be
@@ -69,7 +76,7 @@ func ClientID(flag, configured string) string {
 }
 
 func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub bool) (Settings, error) {
-	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor}
+	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor, BackgroundSignIn: true}
 	cfgID := keys["ghapp.clientid"].Value
 	s.HostConfigured = !forGitHub && cfgID != ""
 	s.ClientID = ClientID(flagClientID, cfgID)
@@ -95,6 +102,10 @@ func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub boo
 	if s.Refresh, err = boolKey(keys, "ghapp.refresh", "ghapp.refresh", false); err != nil {
 		return s, err
 	}
+	if s.BackgroundSignIn, err = boolKey(keys, "ghapp.backgroundsignin", "ghapp.backgroundSignIn", true); err != nil {
+		return s, err
+	}
+	s.WebURL = strings.TrimSpace(keys["ghapp.weburl"].Value)
 	if e, ok := keys["ghapp.refreshfor"]; ok {
 		d, err := time.ParseDuration(e.Value)
 		if err != nil || d < 0 {

@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour}
+	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour, BackgroundSignIn: true}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
@@ -103,7 +103,7 @@ func TestURLMatchedSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour}
+	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
 	}
@@ -138,7 +138,7 @@ func TestValuelessBooleanIsTrue(t *testing.T) {
 }
 
 func TestBadValues(t *testing.T) {
-	for _, kv := range [][2]string{{"ghapp.refreshFor", "a week"}, {"ghapp.refresh", "perhaps"}, {"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}} {
+	for _, kv := range [][2]string{{"ghapp.refreshFor", "a week"}, {"ghapp.refresh", "perhaps"}, {"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}, {"ghapp.backgroundSignIn", "sometimes"}} {
 		isolate(t)
 		gitSet(t, kv[0], kv[1])
 		_, err := Load("https://github.com", "", true)
@@ -175,5 +175,18 @@ func TestClientID(t *testing.T) {
 	}
 	if got := ClientID(" Iv1.flag ", "Iv1.config"); got != "Iv1.flag" {
 		t.Errorf("the flag lost: %q", got)
+	}
+}
+
+func TestBackgroundSignInAndWebURL(t *testing.T) {
+	isolate(t)
+	s, err := Load("https://github.com", "", true)
+	if err != nil || !s.BackgroundSignIn || s.WebURL != "" {
+		t.Fatalf("defaults: %+v %v", s, err)
+	}
+	gitSet(t, "ghapp.backgroundSignIn", "false", "ghapp.webUrl", "https://hub.example.org/user/{user}/ghapp/")
+	s, err = Load("https://github.com", "", true)
+	if err != nil || s.BackgroundSignIn || s.WebURL != "https://hub.example.org/user/{user}/ghapp/" {
+		t.Errorf("set: %+v %v", s, err)
 	}
 }

@@ -161,6 +161,10 @@ type Answer struct {
 	Username string
 	Password string
 	Expiry   time.Time // sent as password_expiry_utc when not zero
+	// Quit, sent as quit=1, stops git from asking other helpers or the
+	// person: after a helper that serves the host has said why it has no
+	// credential, a password prompt would only invite the wrong secret.
+	Quit bool
 }
 
 // WriteTo writes a in git's format. It refuses, writing nothing, a value
@@ -184,6 +188,9 @@ func (a Answer) WriteTo(w io.Writer) (int64, error) {
 	}
 	if !a.Expiry.IsZero() {
 		b.WriteString("password_expiry_utc=" + strconv.FormatInt(a.Expiry.Unix(), 10) + "\n")
+	}
+	if a.Quit {
+		b.WriteString("quit=1\n")
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err

@@ -109,3 +109,10 @@ func TestAnswerRefusesLineBreaks(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerQuit(t *testing.T) {
+	var b strings.Builder
+	if _, err := (Answer{Quit: true}).WriteTo(&b); err != nil || b.String() != "quit=1\n" {
+		t.Errorf("quit answer %q, %v", b.String(), err)
+	}
+}

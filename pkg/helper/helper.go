@@ -99,9 +99,19 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	if s.ClientID == "" {
 		return noClientID(o)
 	}
-	if !s.Interactive {
+	bg := backgroundSignIns(st.Store, s)
+	switch {
+	case !s.Interactive && bg == nil:
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.HostPort(), hostFlag(o))
-		return nil
+		return h.quit()
+	case !s.Interactive:
+		return h.signInLater(ctx, bg, o, s, req.Username)
+	case bg != nil:
+		tok, err := h.signInThrough(ctx, bg, o, s, req.Username)
+		if err != nil {
+			return err
+		}
+		return h.answer(req, tok)
 	}
 
 	// Only a sign-in is worth interrupting cleanly; arming this costs a
@@ -220,6 +230,14 @@ func (h *Helper) lock(ctx context.Context, st store.Store, o origin.Origin, logi
 	// Not a wait that ran out: the store refused the lock (say, a planted
 	// symlink), and its message says why.
 	return nil, fmt.Errorf("cannot take the sign-in lock for %s: %v", o.HostPort(), err)
+}
+
+// quit tells git to stop: no other helper, no password prompt. The helper
+// serves this host and has said on stderr why it has no token; a prompt
+// would only invite a password that cannot work.
+func (h *Helper) quit() error {
+	_, err := credential.Answer{Quit: true}.WriteTo(h.Stdout)
+	return err
 }
 
 // answerOr answers git with tok, unless err says the lookup failed.

@@ -59,13 +59,42 @@ func (f *fakeStore) List() ([]store.Token, error) {
 
 func (f *fakeStore) Lock(context.Context, string, string) (func(), error) { return func() {}, nil }
 
+// fakeDaemon is a fakeStore that runs sign-ins in the background, as the
+// memory daemon does: StartSignIn hands out one code, WaitSignIn mints.
+type fakeDaemon struct {
+	fakeStore
+	code    store.SignIn
+	starts  int
+	minted  store.Token
+	waitErr error
+}
+
+func (f *fakeDaemon) StartSignIn(_ context.Context, req store.SignInRequest) (store.SignIn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts++
+	c := f.code
+	c.Origin, c.Login = req.Origin, req.Login
+	return c, nil
+}
+
+func (f *fakeDaemon) WaitSignIn(context.Context, string, string) (store.Token, error) {
+	if f.waitErr != nil {
+		return store.Token{}, f.waitErr
+	}
+	return f.minted, f.Put(f.minted)
+}
+
+func (f *fakeDaemon) PendingSignIns() ([]store.SignIn, error) { return []store.SignIn{f.code}, nil }
+
 // rig is one helper wired to fakes: stores by name, settings by the test,
 // a fake clock, and the stand-in for anything that signs in.
 type rig struct {
 	h        *Helper
 	srv      *githubtest.Server
 	clock    *testsupport.Clock
-	stores   map[string]*fakeStore
+	stores   map[string]store.Store
+	daemon   *fakeDaemon // the "memory" store
 	settings config.Settings
 	reads    int // Settings calls
 	opened   []string
@@ -75,7 +104,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{clock: testsupport.NewClock(), stores: map[string]*fakeStore{}}
+	r := &rig{clock: testsupport.NewClock(), stores: map[string]store.Store{}}
 	r.clock.Set(time.Now()) // the stand-in and x/oauth2 keep real time
 	r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, AppSlug: "octo-app"})
 	t.Cleanup(r.srv.Close)
@@ -87,7 +116,7 @@ func newRig(t *testing.T) *rig {
 	r.srv.Install("octocat", "octocat", "octocat/hello")
 	r.settings = config.Settings{
 		ClientID: r.srv.ClientID(), HostConfigured: true, Interactive: true,
-		MinLifetime: time.Minute, Store: "auto", RefreshFor: time.Hour,
+		MinLifetime: time.Minute, Store: "auto", RefreshFor: time.Hour, BackgroundSignIn: true,
 	}
 	r.h = &Helper{
 		Settings: func(string) (config.Settings, error) { r.reads++; return r.settings, nil },
@@ -95,6 +124,10 @@ func newRig(t *testing.T) *rig {
 			r.opened = append(r.opened, name)
 			if r.stores[name] == nil {
 				r.stores[name] = &fakeStore{}
+				if name == "memory" {
+					r.daemon = &fakeDaemon{code: store.SignIn{UserCode: "WDJB-MJHT", VerificationURI: "https://example.com/login/device", Expiry: r.clock.Now().Add(15 * time.Minute)}}
+					r.stores[name] = r.daemon
+				}
 			}
 			return r.stores[name], nil
 		},
@@ -151,7 +184,7 @@ func TestGet(t *testing.T) {
 		name    string
 		setup   func(r *rig)
 		req     func(r *rig) string
-		wantPW  string // "" for no answer; "new" for a freshly minted token
+		wantPW  string // "" for no answer; "new" for a freshly minted token; "quit" for quit=1
 		wantErr string
 		stderr  string // a piece stderr must hold
 		reads   int    // Settings calls; -1 for any
@@ -177,7 +210,7 @@ func TestGet(t *testing.T) {
 				r.clock.Advance(2 * time.Hour)
 				r.settings.Interactive = false
 			},
-			stderr: "prompting is off", reads: 1,
+			stderr: "prompting is off", reads: 1, wantPW: "quit",
 		},
 		{
 			name: "token within minLifetime of its expiry is a miss",
@@ -185,7 +218,7 @@ func TestGet(t *testing.T) {
 				r.keep("auto", "octocat", secret, 30*time.Second)
 				r.settings.Interactive = false
 			},
-			stderr: "prompting is off", reads: 1,
+			stderr: "prompting is off", reads: 1, wantPW: "quit",
 		},
 		{
 			name:  "unserved host gets no answer and no word",
@@ -205,7 +238,44 @@ func TestGet(t *testing.T) {
 		{
 			name:   "non-interactive says how to sign in",
 			setup:  func(r *rig) { r.settings.Interactive = false },
-			stderr: "sign in with: git-credential-ghapp login --host http://", reads: 1,
+			stderr: "sign in with: git-credential-ghapp login --host http://", reads: 1, wantPW: "quit",
+		},
+		{
+			name:   "non-interactive with the daemon shows its code and quits",
+			setup:  func(r *rig) { r.settings.Interactive, r.settings.Store = false, "memory" },
+			stderr: "enter the code WDJB-MJHT (valid until ", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "non-interactive gives the sign-in page, for this user",
+			setup: func(r *rig) {
+				r.settings.Interactive, r.settings.Store = false, "memory"
+				r.settings.WebURL = "https://hub.example.org/user/{user}/ghapp/"
+				t.Setenv("JUPYTERHUB_USER", "ada lovelace")
+			},
+			stderr: "or sign in on the page https://hub.example.org/user/ada%20lovelace/ghapp/", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "after a denial the next get says so",
+			setup: func(r *rig) {
+				r.settings.Interactive, r.settings.Store = false, "memory"
+				r.h.Stores("memory", false)
+				r.daemon.code.Ended = "access denied: the sign-in was cancelled"
+			},
+			stderr: "did not finish: access denied", reads: 1, wantPW: "quit",
+		},
+		{
+			name:   "ghapp.backgroundSignIn=false only says how to sign in",
+			setup:  func(r *rig) { r.settings.Interactive, r.settings.Store, r.settings.BackgroundSignIn = false, "memory", false },
+			stderr: "prompting is off", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "interactive with the daemon shows its code and waits for its token",
+			setup: func(r *rig) {
+				r.settings.Store = "memory"
+				r.h.Stores("memory", false)
+				r.daemon.minted = store.Token{Origin: r.origin(), Login: "octocat", AccessToken: "ghu_fromthedaemon", Expiry: r.clock.Now().Add(time.Hour), Minted: r.clock.Now()}
+			},
+			wantPW: "ghu_fromthedaemon", stderr: "signed in to", reads: 1,
 		},
 		{
 			name: "ghapp.store names the store that holds the token",
@@ -219,7 +289,7 @@ func TestGet(t *testing.T) {
 			name: "a store that cannot be read fails before any sign-in",
 			setup: func(r *rig) {
 				r.h.Stores("auto", false)
-				r.stores["auto"].broken = errors.New("token file is a symlink")
+				r.stores["auto"].(*fakeStore).broken = errors.New("token file is a symlink")
 			},
 			wantErr: "symlink", reads: 0,
 		},
@@ -253,6 +323,10 @@ func TestGet(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
 			}
 			switch tt.wantPW {
+			case "quit":
+				if r.stdout.String() != "quit=1\n" {
+					t.Errorf("answered %q, want quit=1 alone", testsupport.Redact(r.stdout.String()))
+				}
 			case "":
 				if r.stdout.Len() != 0 {
 					t.Errorf("answered %q, want nothing", testsupport.Redact(r.stdout.String()))
@@ -269,7 +343,7 @@ func TestGet(t *testing.T) {
 			if !strings.Contains(r.stderr.String(), tt.stderr) {
 				t.Errorf("stderr lacks %q:\n%s", tt.stderr, testsupport.Redact(r.stderr.String()))
 			}
-			if tt.stderr == "" && tt.wantErr == "" && tt.wantPW != "new" && r.stderr.String() != "" {
+			if tt.stderr == "" && tt.wantErr == "" && tt.wantPW == "" && r.stderr.String() != "" {
 				t.Errorf("unexpected stderr:\n%s", testsupport.Redact(r.stderr.String()))
 			}
 			if tt.reads >= 0 && r.reads != tt.reads {

@@ -3,6 +3,10 @@ package helper
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
@@ -14,16 +18,143 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-// signIn runs the device flow, learns the login and keeps the token.
-// wantLogin, when set, is the account the remote URL names.
+// signIn runs the device flow in this process, showing the code on the
+// screen, and keeps the token. wantLogin, when set, is the account the
+// remote URL names.
 func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s config.Settings, wantLogin string) (store.Token, error) {
-	ep := o.Endpoints()
 	screen := h.screen()
 	defer screen.Close()
 	stopCountdown := func() {}
 	defer func() { stopCountdown() }()
+	keepRefresh := false
+	if s.Refresh {
+		if keeper, ok := st.(interface{ KeepsRefreshTokens() bool }); ok && keeper.KeepsRefreshTokens() {
+			keepRefresh = true
+		}
+	}
+	tok, err := h.mint(ctx, signInRequest(o, s, wantLogin), keepRefresh, func(c store.SignIn) {
+		h.showCode(screen, o, s.ClientID, c)
+		stopCountdown = screen.Countdown(c.Expiry)
+	})
+	stopCountdown()
+	if err != nil {
+		return store.Token{}, err
+	}
+	if s.Refresh && tok.RefreshToken == "" {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: ghapp.refresh needs the memory store and an app whose tokens expire; signing in every %s instead\n", Hours(tok.Expiry.Sub(tok.Minted)))
+	}
+	if err := st.Put(tok); err != nil {
+		// The token is good; only the next git command will sign in again.
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
+	}
+	h.signedIn(screen.W, o, tok)
+	return tok, nil
+}
+
+// signInThrough has the store run the sign-in (the memory daemon), shows
+// its code, and waits for its end. The sign-in belongs to the daemon: a
+// git command killed while waiting leaves the code valid for the next one
+// to join, and status and the web page can show it meanwhile.
+func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.Origin, s config.Settings, wantLogin string) (store.Token, error) {
+	c, err := bg.StartSignIn(ctx, signInRequest(o, s, wantLogin))
+	if err != nil {
+		return store.Token{}, err
+	}
+	screen := h.screen()
+	defer screen.Close()
+	h.sayEnded(screen.W, o, c)
+	h.showCode(screen, o, s.ClientID, c)
+	stopCountdown := screen.Countdown(c.Expiry)
+	ctx, cancel := context.WithDeadline(ctx, c.Expiry.Add(time.Minute))
+	defer cancel()
+	tok, err := bg.WaitSignIn(ctx, o.String(), wantLogin)
+	stopCountdown()
+	if err != nil {
+		if ctx.Err() != nil {
+			return store.Token{}, fmt.Errorf("sign-in interrupted: %w", ctx.Err())
+		}
+		return store.Token{}, err
+	}
+	h.signedIn(screen.W, o, tok)
+	return tok, nil
+}
+
+// signInLater is get's answer when it may not wait for a person: the
+// store runs the sign-in in the background, git is told the code, and
+// quit=1 stops git from asking for a password. The next git command,
+// once the code is entered, is a cache hit.
+func (h *Helper) signInLater(ctx context.Context, bg store.SignIns, o origin.Origin, s config.Settings, wantLogin string) error {
+	c, err := bg.StartSignIn(ctx, signInRequest(o, s, wantLogin))
+	if err != nil {
+		return err
+	}
+	h.sayEnded(h.Stderr, o, c)
+	fmt.Fprintf(h.Stderr, "git-credential-ghapp: to sign in to %s, open %s and enter the code %s (valid until %s)\n", o.HostPort(), show(c.VerificationURI), show(c.UserCode), c.Expiry.Local().Format("15:04"))
+	if c.OffServer {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
+	}
+	if page := webURL(s.WebURL); page != "" {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: or sign in on the page %s\n", show(page))
+	}
+	fmt.Fprintf(h.Stderr, "git-credential-ghapp: then run the git command again\n")
+	return h.quit()
+}
+
+// sayEnded tells how the last sign-in failed, when nobody was told yet.
+func (h *Helper) sayEnded(w io.Writer, o origin.Origin, c store.SignIn) {
+	if c.Ended != "" {
+		fmt.Fprintf(w, "git-credential-ghapp: the last sign-in to %s did not finish: %s; here is a new code\n", o.HostPort(), show(c.Ended))
+	}
+}
+
+// webURL is ghapp.webUrl with {user} filled in: the hub's name for the
+// person, else the login name.
+func webURL(pattern string) string {
+	if pattern == "" {
+		return ""
+	}
+	user := firstNonEmpty(os.Getenv("JUPYTERHUB_USER"), os.Getenv("USER"))
+	return strings.ReplaceAll(pattern, "{user}", url.PathEscape(user))
+}
+
+// backgroundSignIns returns st as a store that runs sign-ins itself, or
+// nil: when ghapp.backgroundSignIn is off, or the store cannot (only the
+// memory daemon can; auto can while it uses the daemon).
+func backgroundSignIns(st store.Store, s config.Settings) store.SignIns {
+	bg, ok := st.(store.SignIns)
+	if !ok || !s.BackgroundSignIn {
+		return nil
+	}
+	if able, ok := st.(interface{ BackgroundSignIns() bool }); ok && !able.BackgroundSignIns() {
+		return nil
+	}
+	return bg
+}
+
+func signInRequest(o origin.Origin, s config.Settings, wantLogin string) store.SignInRequest {
+	return store.SignInRequest{
+		Origin: o.String(), Login: wantLogin, ClientID: s.ClientID,
+		MinLifetime: s.MinLifetime, Refresh: s.Refresh, RefreshFor: s.RefreshFor,
+	}
+}
+
+// RunSignIn runs a sign-in for the memory daemon, which keeps the token it
+// returns; show receives the code once the server gave it.
+func (h *Helper) RunSignIn(ctx context.Context, req store.SignInRequest, show func(store.SignIn)) (store.Token, error) {
+	return h.mint(ctx, req, req.Refresh, show)
+}
+
+// mint runs the device flow for req, learns the login and where the token
+// reaches, and returns the token to keep. keepRefresh keeps the refresh
+// token in it (only a store that holds tokens in memory may).
+func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh bool, showCode func(store.SignIn)) (store.Token, error) {
+	o, err := origin.ParseURL(req.Origin)
+	if err != nil {
+		return store.Token{}, err
+	}
+	ep := o.Endpoints()
 	flow := &deviceflow.Flow{
-		ClientID:      s.ClientID,
+		ClientID:      req.ClientID,
 		DeviceCodeURL: ep.DeviceCode,
 		TokenURL:      ep.Token,
 		HTTP:          h.HTTP,
@@ -32,15 +163,13 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			if c.VerificationURIComplete != "" {
 				uri = c.VerificationURIComplete
 			}
-			screen.Code(o.HostPort(), show(s.ClientID), show(c.UserCode), show(uri), c.Expiry)
-			if c.OffServer {
-				fmt.Fprintf(screen.W, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
-			}
-			stopCountdown = screen.Countdown(c.Expiry)
+			showCode(store.SignIn{
+				Origin: req.Origin, Login: req.Login, UserCode: c.UserCode,
+				VerificationURI: uri, Expiry: c.Expiry, OffServer: c.OffServer,
+			})
 		},
 	}
 	ot, err := flow.Token(ctx)
-	stopCountdown()
 	if err != nil {
 		return store.Token{}, err
 	}
@@ -54,38 +183,43 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 	if !validLogin(user.Login) {
 		return store.Token{}, fmt.Errorf("%s answered with a login that is not a valid account name (%q); nothing was kept: the server misbehaved", o.HostPort(), show(user.Login))
 	}
-	if wantLogin != "" && !equalFold(user.Login, wantLogin) {
-		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, show(wantLogin), show(wantLogin))
+	if req.Login != "" && !equalFold(user.Login, req.Login) {
+		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, show(req.Login), show(req.Login))
 	}
 	tok := store.Token{
 		Origin:      o.String(),
 		Login:       user.Login,
 		AccessToken: ot.AccessToken,
 		Expiry:      expiry,
-		MinLifetime: s.MinLifetime,
+		MinLifetime: req.MinLifetime,
 		API:         ep.API,
-		ClientID:    s.ClientID,
+		ClientID:    req.ClientID,
 		Minted:      now,
 	}
-	if s.Refresh {
-		if keeper, ok := st.(interface{ KeepsRefreshTokens() bool }); ok && keeper.KeepsRefreshTokens() && ot.RefreshToken != "" {
-			tok.RefreshToken, tok.RefreshUntil = ot.RefreshToken, now.Add(s.RefreshFor)
-		} else {
-			fmt.Fprintf(h.Stderr, "git-credential-ghapp: ghapp.refresh needs the memory store and an app whose tokens expire; signing in every %s instead\n", Hours(expiry.Sub(now)))
-		}
+	if keepRefresh && ot.RefreshToken != "" {
+		tok.RefreshToken, tok.RefreshUntil = ot.RefreshToken, now.Add(req.RefreshFor)
 	}
 	tok.Reach, _ = h.Reach(ctx, tok)
-	if err := st.Put(tok); err != nil {
-		// The token is good; only the next git command will sign in again.
-		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: could not keep the token: %v\n", err)
-	}
-	// One line: who, for how long, and where they can push.
-	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), user.Login, Hours(expiry.Sub(now)), expiry.Local().Format("15:04 MST"))
-	if tok.Reach != nil {
-		done += "; " + reach.Summary(tok.Reach, user.Login, ep.Web)
-	}
-	fmt.Fprintf(screen.W, "git-credential-ghapp: %s\n", done)
 	return tok, nil
+}
+
+// showCode puts the device code on the screen, with a warning when the
+// page to enter it on is not the server's own.
+func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, clientID string, c store.SignIn) {
+	screen.Code(o.HostPort(), show(clientID), show(c.UserCode), show(c.VerificationURI), c.Expiry)
+	if c.OffServer {
+		fmt.Fprintf(screen.W, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
+	}
+}
+
+// signedIn says in one line who signed in, for how long, and where they
+// can push.
+func (h *Helper) signedIn(w io.Writer, o origin.Origin, tok store.Token) {
+	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), tok.Login, Hours(tok.Expiry.Sub(h.now())), tok.Expiry.Local().Format("15:04 MST"))
+	if tok.Reach != nil {
+		done += "; " + reach.Summary(tok.Reach, tok.Login, o.Endpoints().Web)
+	}
+	fmt.Fprintf(w, "git-credential-ghapp: %s\n", done)
 }
 
 // capExpiry holds a token's expiry to MaxTokenLife from now, whatever the
