@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -134,7 +135,7 @@ func (s *Server) handleAuthorizeDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes, ok := s.parseScopes(r.FormValue("scope"))
 	if !ok {
-		s.logf("device code refused: scope %q is not one the application may grant", r.FormValue("scope"))
+		s.logf("device code refused: scope %q is not one the application may grant", logSafe(r.FormValue("scope")))
 		s.oauthError(w, "invalid_scope", http.StatusBadRequest)
 		return
 	}
@@ -184,7 +185,7 @@ func (s *Server) handleAuthorizeDevice(w http.ResponseWriter, r *http.Request) {
 // clientProblem says, for the log, why clientOK refused a request.
 func (s *Server) clientProblem(r *http.Request) string {
 	if r.FormValue("client_id") != s.opts.ClientID {
-		return fmt.Sprintf("unknown client ID %q", r.FormValue("client_id"))
+		return fmt.Sprintf("unknown client ID %q", logSafe(r.FormValue("client_id")))
 	}
 	return "the application is confidential and no secret was sent"
 }
@@ -198,6 +199,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch r.FormValue("grant_type") {
 	case grantDeviceCode:
 		s.redeemDeviceCode(w, r)
+	case grantRefresh:
+		s.refresh(w, r)
 	case "":
 		s.tokenError(w, "invalid_request")
 	default:
@@ -433,6 +436,15 @@ func (s *Server) SetTokenLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tokenLifetime = d
+}
+
+var tokenLike = regexp.MustCompile(regexp.QuoteMeta(TokenPrefix) + `[^\s"]*`)
+
+// logSafe cuts anything that looks like one of the server's tokens out of
+// a string a client sent, for clients that send a token where it does not
+// belong.
+func logSafe(s string) string {
+	return tokenLike.ReplaceAllString(s, TokenPrefix+"…")
 }
 
 // userCodeAlphabet is doorkeeper's: a random number written in base 36.

@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST "+b+"/oauth/authorize_device", s.handleAuthorizeDevice)
 	s.mux.HandleFunc("POST "+b+"/oauth/token", s.handleToken)
+	s.mux.HandleFunc("POST "+b+"/oauth/revoke", s.handleRevoke)
 	s.mux.HandleFunc("GET "+b+"/oauth/device", s.handleDevicePage)
 	s.mux.HandleFunc("POST "+b+"/oauth/device", s.handleDeviceForm)
 	s.mux.HandleFunc("/", s.handleOther)
