@@ -5,12 +5,24 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
+
+func requireGit(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("git smart HTTP through CGI is tested on unix only")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+}
 
 // newTestServer starts a server on a fake clock, so that tests move time
 // instead of waiting for it.
@@ -114,7 +126,12 @@ func signIn(t *testing.T, s *Server, clock *testsupport.Clock, username, scope s
 // %2F stays encoded.
 func apiGet(t *testing.T, s *Server, path, authorization string) reply {
 	t.Helper()
-	req, err := http.NewRequest("GET", s.URL+path, nil)
+	return apiGetURL(t, s.URL+path, authorization)
+}
+
+func apiGetURL(t *testing.T, url, authorization string) reply {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

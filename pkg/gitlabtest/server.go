@@ -72,6 +72,8 @@ type Server struct {
 	tokenLifetime time.Duration
 	nextID        int64
 	users         map[string]*user       // by lower-case username
+	groups        map[string]*group      // by lower-case full path
+	projects      map[string]*project    // by lower-case full path
 	codes         map[string]*deviceCode // by device code
 	userCodes     map[string]*deviceCode // by user code
 	codeOrder     []*deviceCode
@@ -164,6 +166,8 @@ func Start(opts Options) (*Server, error) {
 		tokenLifetime: opts.TokenLifetime,
 		nextID:        1000,
 		users:         map[string]*user{},
+		groups:        map[string]*group{},
+		projects:      map[string]*project{},
 		codes:         map[string]*deviceCode{},
 		userCodes:     map[string]*deviceCode{},
 		byAccess:      map[string]*grant{},
@@ -187,6 +191,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+b+"/oauth/revoke", s.handleRevoke)
 	s.mux.HandleFunc("GET "+b+"/oauth/device", s.handleDevicePage)
 	s.mux.HandleFunc("POST "+b+"/oauth/device", s.handleDeviceForm)
+	s.mux.HandleFunc("GET "+b+"/api/v4/user", s.handleUser)
+	s.mux.HandleFunc("GET "+b+"/api/v4/projects/{id}", s.handleProject)
+	s.mux.HandleFunc("GET "+b+"/api/v4/projects/{id}/members/all/{user_id}", s.handleMember)
 	s.mux.HandleFunc("/", s.handleOther)
 }
 

@@ -52,6 +52,9 @@ func (s *Server) addUserLocked(username string) (*user, error) {
 // namespaceFreeLocked says whether a user may take name: users and
 // top-level groups share one namespace.
 func (s *Server) namespaceFreeLocked(name string) error {
+	if s.groups[strings.ToLower(name)] != nil {
+		return fmt.Errorf("gitlabtest: %s is a group's namespace, not free for a user", name)
+	}
 	return nil
 }
 
