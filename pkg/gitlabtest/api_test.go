@@ -41,6 +41,7 @@ func decode(t *testing.T, r reply, v any) {
 }
 
 func TestUser(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{BasePath: "/gitlab"})
 	id := s.AddUser("alice")
 	f := signIn(t, s, clock, "alice", "read_user")
@@ -137,6 +138,7 @@ func accessServer(t *testing.T) (*Server, func(username string) string) {
 }
 
 func TestProjectPermissions(t *testing.T) {
+	t.Parallel()
 	s, tokenOf := accessServer(t)
 	const inherited = -1 // both permissions null although the user has access
 	for _, tc := range []struct {
@@ -219,6 +221,7 @@ func checkAccess(t *testing.T, what string, got *accessJSONShape, want int) {
 }
 
 func TestProjectPaths(t *testing.T) {
+	t.Parallel()
 	s, tokenOf := accessServer(t)
 	auth := "Bearer " + tokenOf("lead")
 	var byPath projectJSONShape
@@ -259,6 +262,7 @@ func TestProjectPaths(t *testing.T) {
 }
 
 func TestProjectsAnonymouslyAndScopes(t *testing.T) {
+	t.Parallel()
 	s, tokenOf := accessServer(t)
 	r := apiGet(t, s, "/api/v4/projects/acme%2Fsite", "")
 	if r.status != 200 || strings.Contains(string(r.body), `"permissions"`) {
@@ -313,6 +317,7 @@ func signInAgain(t *testing.T, s *Server, username, scope string) string {
 }
 
 func TestInheritedAccessFollowsMembershipChanges(t *testing.T) {
+	t.Parallel()
 	s, tokenOf := accessServer(t)
 	auth := "Bearer " + tokenOf("rep")
 	uid := s.AddUser("rep")
@@ -341,6 +346,7 @@ func TestInheritedAccessFollowsMembershipChanges(t *testing.T) {
 }
 
 func TestAddProjectGroupMember(t *testing.T) {
+	t.Parallel()
 	requireGit(t)
 	s, _ := newTestServer(t, Options{})
 	if err := s.AddProject("acme/widgets.git", Private); err != nil {

@@ -105,6 +105,7 @@ func oauth2Server(t *testing.T, status int) (*Server, *oauth2.Config) {
 }
 
 func TestOAuth2ClientSeesInvalidClient(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{Confidential: true})
 	_, err := oauth2Config(s, "api").DeviceAuth(context.Background())
 	var re *oauth2.RetrieveError

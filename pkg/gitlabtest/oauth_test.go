@@ -22,6 +22,7 @@ var (
 const invalidClientDescription = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."
 
 func TestDeviceCodeAnswer(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	r := postForm(t, s, "/oauth/authorize_device", url.Values{"client_id": {DefaultClientID}, "scope": {"read_repository write_repository"}})
 	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
@@ -45,6 +46,7 @@ func TestDeviceCodeAnswer(t *testing.T) {
 }
 
 func TestBasePath(t *testing.T) {
+	t.Parallel()
 	for _, base := range []string{"/gitlab", "gitlab/", "/gitlab/"} {
 		s, clock := newTestServer(t, Options{BasePath: base})
 		if !strings.HasSuffix(s.URL, "/gitlab") || strings.Count(s.URL, "/gitlab") != 1 || s.BasePath() != "/gitlab" {
@@ -80,6 +82,7 @@ func TestBasePath(t *testing.T) {
 }
 
 func TestUnknownClient(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{ClientID: "other"})
 	for _, form := range []url.Values{
 		{"client_id": {DefaultClientID}, "scope": {"api"}},
@@ -100,6 +103,7 @@ func TestUnknownClient(t *testing.T) {
 }
 
 func TestConfidentialApplication(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{Confidential: true})
 	r := postForm(t, s, "/oauth/authorize_device", url.Values{"client_id": {DefaultClientID}, "scope": {"api"}})
 	if f := r.fields(t); r.status != 401 || f["error"] != "invalid_client" || f["error_description"] != invalidClientDescription {
@@ -112,6 +116,7 @@ func TestConfidentialApplication(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	for _, tc := range []struct{ asked, want string }{
 		{"read_repository write_repository", "read_repository write_repository"},
@@ -143,6 +148,7 @@ func TestScopes(t *testing.T) {
 }
 
 func TestPollingStates(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	s.AddUser("alice")
 	device, user := requestCode(t, s, "read_repository write_repository")
@@ -198,6 +204,7 @@ func TestPollingStates(t *testing.T) {
 }
 
 func TestTokenErrorStatusOverride(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{TokenErrorStatus: map[string]int{
 		"authorization_pending": 401, "slow_down": 401, "expired_token": 401,
 	}})
@@ -220,6 +227,7 @@ func TestTokenErrorStatusOverride(t *testing.T) {
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	device, _ := requestCode(t, s, "api")
 	for _, tc := range []struct {
@@ -242,6 +250,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 }
 
 func TestCodeExpires(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{CodeLifetime: time.Minute})
 	s.AddUser("alice")
 	device, user := requestCode(t, s, "api")
@@ -263,6 +272,7 @@ func TestCodeExpires(t *testing.T) {
 }
 
 func TestShortCodeLifetimeIsAdvertisedRoundedUp(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{CodeLifetime: 1500 * time.Millisecond, Interval: 1})
 	r := postForm(t, s, "/oauth/authorize_device", url.Values{"client_id": {DefaultClientID}})
 	if f := r.fields(t); f["expires_in"] != "2" || f["interval"] != "1" {
@@ -271,6 +281,7 @@ func TestShortCodeLifetimeIsAdvertisedRoundedUp(t *testing.T) {
 }
 
 func TestDeny(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	device, user := requestCode(t, s, "api")
 	if err := s.Deny(" " + strings.ToLower(user) + " "); err != nil {
@@ -296,6 +307,7 @@ func TestDeny(t *testing.T) {
 }
 
 func TestAutoApprove(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	s.AutoApprove("alice")
 	device, _ := requestCode(t, s, "read_user")
@@ -321,6 +333,7 @@ func TestAutoApprove(t *testing.T) {
 }
 
 func TestApproveErrors(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	s.AddUser("alice")
 	_, user := requestCode(t, s, "api")
@@ -339,6 +352,7 @@ func TestApproveErrors(t *testing.T) {
 }
 
 func TestOnDeviceCodeRunsBeforeTheClientHasTheCode(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	s.AddUser("alice")
 	var seen []string
@@ -363,6 +377,7 @@ func TestOnDeviceCodeRunsBeforeTheClientHasTheCode(t *testing.T) {
 }
 
 func TestDevicePage(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{AppName: "my-app", BasePath: "/gitlab"})
 	s.AddUser("alice")
 	device, user := requestCode(t, s, "api")
@@ -394,6 +409,7 @@ func TestDevicePage(t *testing.T) {
 }
 
 func TestIntercept(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/oauth/authorize_device" {
@@ -420,6 +436,7 @@ func TestIntercept(t *testing.T) {
 }
 
 func TestTokenLifetime(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{TokenLifetime: time.Hour})
 	if f := signIn(t, s, clock, "alice", "api"); f["expires_in"] != "3600" {
 		t.Errorf("expires_in = %q, want 3600", f["expires_in"])
@@ -431,6 +448,7 @@ func TestTokenLifetime(t *testing.T) {
 }
 
 func TestAddUser(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestServer(t, Options{})
 	a := s.AddUser("alice")
 	if b := s.AddUser("Alice"); b != a || a == 0 {

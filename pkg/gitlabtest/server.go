@@ -40,6 +40,10 @@ type Options struct {
 	Scopes       []string // the scopes the application may grant (default DefaultScopes)
 	Confidential bool     // the application is confidential: without a secret, every OAuth request is refused as GitLab does
 	BasePath     string   // path every endpoint hangs below, e.g. "/gitlab" (default none)
+	// OAuth2UsernameOnly makes git over HTTP take an access token only
+	// with the username "oauth2", as older GitLab versions do; otherwise
+	// any username goes.
+	OAuth2UsernameOnly bool
 
 	Interval      int           // polling interval in seconds sent with a device code (default 5)
 	CodeLifetime  time.Duration // device code lifetime (default 5m, as GitLab)
@@ -197,13 +201,21 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.handleOther)
 }
 
-// handleOther answers what no pattern names: the API's unknown routes as
-// GitLab's router does, and everything else 404.
+// handleOther answers what no pattern can name: git smart HTTP below
+// project paths of any depth; the API's unknown routes as GitLab's router
+// does; everything else 404.
 func (s *Server) handleOther(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, s.base+"/")
-	if ok && strings.HasPrefix(rest, "api/") {
+	switch {
+	case !ok:
+	case strings.HasPrefix(rest, "api/"):
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
 		return
+	default:
+		if path, endpoint, ok := gitRequest(r, rest); ok {
+			s.handleGit(w, r, path, endpoint)
+			return
+		}
 	}
 	http.Error(w, "Not Found", http.StatusNotFound)
 }

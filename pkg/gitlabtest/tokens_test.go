@@ -30,6 +30,7 @@ func refreshWith(t *testing.T, s *Server, rt string, extra url.Values) reply {
 }
 
 func TestRefreshRotates(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{BasePath: "/gitlab"})
 	first := signIn(t, s, clock, "alice", "read_repository write_repository")
 	clock.Advance(time.Hour)
@@ -79,6 +80,7 @@ func TestRefreshRotates(t *testing.T) {
 }
 
 func TestRefreshKeepsOrNarrowsScopes(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	f := signIn(t, s, clock, "alice", "read_api write_repository")
 	r := refreshWith(t, s, f["refresh_token"], url.Values{"scope": {"api"}})
@@ -92,6 +94,7 @@ func TestRefreshKeepsOrNarrowsScopes(t *testing.T) {
 }
 
 func TestRefreshTokenOutlivesItsAccessToken(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	f := signIn(t, s, clock, "alice", "api")
 	clock.Advance(30 * 24 * time.Hour)
@@ -104,6 +107,7 @@ func TestRefreshTokenOutlivesItsAccessToken(t *testing.T) {
 }
 
 func TestRevokeEndpoint(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{BasePath: "/gitlab"})
 	a := signIn(t, s, clock, "alice", "api")
 	b := signIn(t, s, clock, "bob", "api")
@@ -148,6 +152,7 @@ func TestRevokeEndpoint(t *testing.T) {
 }
 
 func TestRevokeMethods(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	a := signIn(t, s, clock, "alice", "api")
 	b := signIn(t, s, clock, "bob", "api")
@@ -168,6 +173,7 @@ func TestRevokeMethods(t *testing.T) {
 // TestOAuth2ClientRefreshes lets golang.org/x/oauth2 refresh an expired
 // token, and checks that its copy of the old refresh token is then dead.
 func TestOAuth2ClientRefreshes(t *testing.T) {
+	t.Parallel()
 	s, clock := newTestServer(t, Options{})
 	f := signIn(t, s, clock, "alice", "read_api")
 	conf := oauth2Config(s, "read_api")
@@ -185,6 +191,7 @@ func TestOAuth2ClientRefreshes(t *testing.T) {
 }
 
 func TestLogNamesEventsButNoTokens(t *testing.T) {
+	t.Parallel()
 	var log testsupport.SyncBuffer
 	s, clock := newTestServer(t, Options{Log: &log})
 	f := signIn(t, s, clock, "alice", "api")
