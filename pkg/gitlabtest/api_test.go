@@ -244,6 +244,10 @@ func TestProjectPaths(t *testing.T) {
 			t.Errorf("unencoded path %s: HTTP %d %s; want the router's 404", p, r.status, r.body)
 		}
 	}
+	if s.Requests("/gitlab/api/v4/projects/acme%2Fsub%2Fwidgets") != 1 || s.Requests("/gitlab/api/v4/projects/acme/sub/widgets") != 1 {
+		t.Errorf("Requests does not tell encoded from unencoded paths: %d, %d",
+			s.Requests("/gitlab/api/v4/projects/acme%2Fsub%2Fwidgets"), s.Requests("/gitlab/api/v4/projects/acme/sub/widgets"))
+	}
 	for _, p := range []string{"widgets", "999999", "acme%2Fnope", "acme%2Fsub%2F..%2Ftools", "acme%252Ftools"} {
 		if r := apiGet(t, s, "/api/v4/projects/"+p, auth); r.status != 404 || !strings.Contains(string(r.body), "404 Project Not Found") {
 			t.Errorf("%s: HTTP %d %s; want 404 Project Not Found", p, r.status, r.body)

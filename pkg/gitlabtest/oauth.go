@@ -15,13 +15,13 @@ import (
 	"time"
 )
 
+// TokenPrefix starts every access and refresh token the server issues,
+// so that a token is easy to spot where it must not be.
+const TokenPrefix = "gloas-"
+
 const (
 	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 	grantRefresh    = "refresh_token"
-
-	// TokenPrefix starts every access and refresh token the server issues,
-	// so that a token is easy to spot where it must not be.
-	TokenPrefix = "gloas-"
 
 	// pollJitter is how much sooner than the interval a poll may come
 	// without earning slow_down: timers and networks are not exact.

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,21 +41,23 @@ type Options struct {
 	Scopes       []string // the scopes the application may grant (default DefaultScopes)
 	Confidential bool     // the application is confidential: without a secret, every OAuth request is refused as GitLab does
 	BasePath     string   // path every endpoint hangs below, e.g. "/gitlab" (default none)
-	// OAuth2UsernameOnly makes git over HTTP take an access token only
-	// with the username "oauth2", as older GitLab versions do; otherwise
-	// any username goes.
-	OAuth2UsernameOnly bool
 
 	Interval      int           // polling interval in seconds sent with a device code (default 5)
 	CodeLifetime  time.Duration // device code lifetime (default 5m, as GitLab)
 	TokenLifetime time.Duration // access token lifetime (default 2h, as GitLab)
+
 	// TokenErrorStatus overrides the HTTP status of /oauth/token errors by
 	// error code; unlisted ones get doorkeeper's (401 for invalid_client,
 	// 400 for the rest). Some GitLab versions send 401 for the polling
 	// errors: {"authorization_pending": 401, "slow_down": 401, ...}.
 	TokenErrorStatus map[string]int
-	Log              io.Writer // if set, one human line per notable event; never a token
 
+	// OAuth2UsernameOnly makes git over HTTP take an access token only
+	// with the username "oauth2", as older GitLab versions do; otherwise
+	// any username goes.
+	OAuth2UsernameOnly bool
+
+	Log  io.Writer        // if set, one human line per notable event; never a token
 	Addr string           // listen address (default "127.0.0.1:0")
 	Now  func() time.Time // clock for code and token expiry and poll spacing (default time.Now)
 }
@@ -131,7 +134,7 @@ func Start(opts Options) (*Server, error) {
 		opts.AppName = "ghapp-stand-in"
 	}
 	if opts.Scopes == nil {
-		opts.Scopes = DefaultScopes
+		opts.Scopes = slices.Clone(DefaultScopes)
 	}
 	for _, sc := range opts.Scopes {
 		if !knownScopes[sc] {
@@ -222,7 +225,7 @@ func (s *Server) handleOther(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.requests[r.URL.Path]++
+	s.requests[r.URL.EscapedPath()]++
 	f := s.intercept
 	s.mu.Unlock()
 	if f != nil && f(w, r) {
@@ -254,7 +257,9 @@ func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) 
 }
 
 // Requests returns how many requests have hit path, base path included
-// (e.g. "/gitlab/oauth/token"), intercepted ones included.
+// (e.g. "/gitlab/oauth/token"), intercepted ones included. path is
+// compared as sent, so an encoded project path counts apart from an
+// unencoded one ("/api/v4/projects/acme%2Ftools").
 func (s *Server) Requests(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
