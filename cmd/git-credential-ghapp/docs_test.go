@@ -154,7 +154,13 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 : A cached token with less life left than this Go duration is not handed out (default 60s).
 
 **ghapp.interactive**
-: false never starts a device flow from get; the helper then says how to sign in (default true).
+: false means get may not wait for a person: with the memory store the daemon runs the sign-in in the background and get prints its code and stops git (quit=1); with another store get says how to sign in (default true).
+
+**ghapp.backgroundSignIn**
+: false keeps get from starting a background sign-in when it may not wait; it then only says how to sign in (default true).
+
+**ghapp.webUrl**
+: The address of the sign-in page (git-credential-ghapp web), printed beside a code; {user} stands for $JUPYTERHUB_USER, else $USER.
 
 **ghapp.refresh**
 : true lets the memory daemon renew tokens with a refresh token held in its memory (default false).
@@ -180,7 +186,10 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 : When set, the runtime directory is $XDG_RUNTIME_DIR/git-credential-ghapp; else /dev/shm/git-credential-ghapp-UID (UID is the user's number).
 
 **GIT_TERMINAL_PROMPT**
-: 0 never starts a device flow from get, as ghapp.interactive=false.
+: 0 means get may not wait for a person, as ghapp.interactive=false.
+
+**JUPYTERHUB_USER**, **USER**
+: The user name that replaces {user} in ghapp.webUrl.
 
 # FILES
 
@@ -474,7 +483,7 @@ func TestManPageNamesEveryKeyAndVariable(t *testing.T) {
 		switch {
 		case regexp.MustCompile(`^ghapp\.[a-z]+$`).MatchString(s):
 			codeKeys = append(codeKeys, s)
-		case regexp.MustCompile(`^(GHAPP|GH_SCOPED_CREDS|GIT|XDG)_[A-Z_]+$`).MatchString(s):
+		case regexp.MustCompile(`^((GHAPP|GH_SCOPED_CREDS|GIT|XDG|JUPYTERHUB)_[A-Z_]+|USER)$`).MatchString(s):
 			codeVars = append(codeVars, s)
 		}
 	}

@@ -149,6 +149,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 			},
 			setupCommand(h, clientIDFlag),
 			statusCommand(h),
+			webCommand(h),
 		},
 		// git may grow operations; a helper must ignore those it does not know.
 		CommandNotFound: func(*cli.Context, string) {},

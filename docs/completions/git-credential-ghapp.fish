@@ -3,7 +3,7 @@
 
 function __fish_git-credential-ghapp_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i get store erase login logout setup status
+        if contains -- $i get store erase login logout setup status web
             return 1
         end
     end
@@ -41,3 +41,6 @@ complete -c git-credential-ghapp -n '__fish_seen_subcommand_from status' -f -l h
 complete -r -c git-credential-ghapp -n '__fish_git-credential-ghapp_no_subcommand' -a 'status' -d 'show who is signed in, until when, and which repositories the GitHub App lets git reach'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from status' -f -l host -r -d 'only the GitHub server `URL` (or a bare host for https://HOST); default: every server signed in to'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from status' -f -l json -d 'print a JSON document (fields in docs/status.md)'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from web' -f -l help -s h -d 'show help'
+complete -r -c git-credential-ghapp -n '__fish_git-credential-ghapp_no_subcommand' -a 'web' -d 'serve the sign-in page: accounts, codes waiting to be entered, sign in and out (see docs/web.md)'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from web' -f -l listen -r -d 'where to serve: unix:`PATH` (a socket only you may use, for jupyter-server-proxy) or 127.0.0.1:PORT or [::1]:PORT (0 picks a free port; the address to open, with its secret, is printed)'

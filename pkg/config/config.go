@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,4 +136,25 @@ func boolKey(keys map[string]gitconfig.Entry, key, name string, def bool) (bool,
 		return b, nil
 	}
 	return def, fmt.Errorf("%s %q is not a boolean (use true or false)", name, e.Value)
+}
+
+// ServedHosts lists the servers the helper signs in to, as URLs:
+// https://github.com, then every URL that a ghapp.<url>.clientId names.
+func ServedHosts(ctx context.Context) ([]string, error) {
+	entries, err := gitconfig.Read(ctx, nil, "ghapp")
+	if err != nil {
+		return nil, fmt.Errorf("reading ghapp.* settings with git config failed: %v", err)
+	}
+	hosts := []string{"https://github.com"}
+	for _, e := range entries {
+		sub, ok := strings.CutPrefix(e.Key, "ghapp.")
+		if !ok || !strings.HasSuffix(sub, ".clientid") || e.Value == "" {
+			continue
+		}
+		u := strings.TrimSuffix(strings.TrimSuffix(sub, ".clientid"), "/")
+		if u != "" && !slices.Contains(hosts, u) {
+			hosts = append(hosts, u)
+		}
+	}
+	return hosts, nil
 }

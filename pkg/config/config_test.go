@@ -1,9 +1,11 @@
 package config
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +190,15 @@ func TestBackgroundSignInAndWebURL(t *testing.T) {
 	s, err = Load("https://github.com", "", true)
 	if err != nil || s.BackgroundSignIn || s.WebURL != "https://hub.example.org/user/{user}/ghapp/" {
 		t.Errorf("set: %+v %v", s, err)
+	}
+}
+
+func TestServedHosts(t *testing.T) {
+	isolate(t)
+	gitSet(t, "ghapp.clientId", "Iv1.plain", "ghapp.https://ghe.example.com.clientId", "Iv1.ghe", "ghapp.http://127.0.0.1:9.clientId", "Iv1.local", "ghapp.https://ghe.example.com.minLifetime", "5m")
+	hosts, err := ServedHosts(context.Background())
+	want := []string{"https://github.com", "https://ghe.example.com", "http://127.0.0.1:9"}
+	if err != nil || !slices.Equal(hosts, want) {
+		t.Errorf("ServedHosts = %q, %v; want %q", hosts, err, want)
 	}
 }

@@ -264,8 +264,10 @@ func TestGet(t *testing.T) {
 			stderr: "did not finish: access denied", reads: 1, wantPW: "quit",
 		},
 		{
-			name:   "ghapp.backgroundSignIn=false only says how to sign in",
-			setup:  func(r *rig) { r.settings.Interactive, r.settings.Store, r.settings.BackgroundSignIn = false, "memory", false },
+			name: "ghapp.backgroundSignIn=false only says how to sign in",
+			setup: func(r *rig) {
+				r.settings.Interactive, r.settings.Store, r.settings.BackgroundSignIn = false, "memory", false
+			},
 			stderr: "prompting is off", reads: 1, wantPW: "quit",
 		},
 		{

@@ -62,7 +62,7 @@ func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.O
 	}
 	screen := h.screen()
 	defer screen.Close()
-	h.sayEnded(screen.W, o, c)
+	h.sayEnded(screen, o, c)
 	h.showCode(screen, o, s.ClientID, c)
 	stopCountdown := screen.Countdown(c.Expiry)
 	ctx, cancel := context.WithDeadline(ctx, c.Expiry.Add(time.Minute))
@@ -88,7 +88,7 @@ func (h *Helper) signInLater(ctx context.Context, bg store.SignIns, o origin.Ori
 	if err != nil {
 		return err
 	}
-	h.sayEnded(h.Stderr, o, c)
+	h.sayEnded(prompt.Plain(h.Stderr), o, c)
 	fmt.Fprintf(h.Stderr, "git-credential-ghapp: to sign in to %s, open %s and enter the code %s (valid until %s)\n", o.HostPort(), show(c.VerificationURI), show(c.UserCode), c.Expiry.Local().Format("15:04"))
 	if c.OffServer {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
@@ -101,9 +101,9 @@ func (h *Helper) signInLater(ctx context.Context, bg store.SignIns, o origin.Ori
 }
 
 // sayEnded tells how the last sign-in failed, when nobody was told yet.
-func (h *Helper) sayEnded(w io.Writer, o origin.Origin, c store.SignIn) {
+func (h *Helper) sayEnded(screen *prompt.Screen, o origin.Origin, c store.SignIn) {
 	if c.Ended != "" {
-		fmt.Fprintf(w, "git-credential-ghapp: the last sign-in to %s did not finish: %s; here is a new code\n", o.HostPort(), show(c.Ended))
+		fmt.Fprintf(screen.W, "git-credential-ghapp: the last sign-in to %s did not finish: %s; here is a new code\n", o.HostPort(), show(c.Ended))
 	}
 }
 

@@ -110,10 +110,30 @@ func Gather(ctx context.Context, st store.Store, storeName string, hc *http.Clie
 		}
 		r.Accounts = append(r.Accounts, Describe(ctx, hc, t, storeName, now))
 	}
+	if bg, ok := st.(store.SignIns); ok {
+		codes, err := bg.PendingSignIns()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range codes {
+			if host == nil || c.Origin == host.String() {
+				r.Pending = append(r.Pending, PendingOf(c))
+			}
+		}
+	}
 	if len(r.Accounts) == 0 {
 		r.SignIn = SignInCommand(host)
 	}
 	return r, nil
+}
+
+// PendingOf is the report's entry for a code waiting to be entered.
+func PendingOf(c store.SignIn) Pending {
+	p := Pending{URL: c.Origin, Host: c.Origin, UserCode: c.UserCode, VerificationURI: c.VerificationURI, ExpiresAt: c.Expiry.UTC().Truncate(time.Second)}
+	if o, err := origin.ParseURL(c.Origin); err == nil {
+		p.Host = o.HostPort()
+	}
+	return p
 }
 
 // SignInCommand is the command that signs in to host (github.com when nil).

@@ -21,7 +21,16 @@ import (
 //	      octocat/hello
 //	  install it on more repositories: https://github.com/apps/my-app/installations/new
 func (r *Report) WriteText(w io.Writer, host *origin.Origin, now time.Time) {
+	for _, p := range r.Pending {
+		fmt.Fprintf(w, "%s: waiting for the code %s to be entered at %s (valid until %s)\n", p.Host, show(p.UserCode), show(p.VerificationURI), p.ExpiresAt.Local().Format("15:04"))
+	}
+	if len(r.Pending) > 0 && len(r.Accounts) > 0 {
+		fmt.Fprintln(w)
+	}
 	if len(r.Accounts) == 0 {
+		if len(r.Pending) > 0 {
+			return
+		}
 		where := "to any GitHub server"
 		if host != nil {
 			where = "to " + host.HostPort()

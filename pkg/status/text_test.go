@@ -58,3 +58,14 @@ func TestRelative(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTextShowsPendingCodes(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := Report{Accounts: []Account{}, Pending: []Pending{{Host: "github.com", URL: "https://github.com", UserCode: "WDJB-MJHT\x1b[2K", VerificationURI: "https://github.com/login/device", ExpiresAt: now.Add(10 * time.Minute)}}}
+	var b bytes.Buffer
+	r.WriteText(&b, nil, now)
+	want := `github.com: waiting for the code WDJB-MJHT\x1b[2K to be entered at https://github.com/login/device (valid until `
+	if !strings.HasPrefix(b.String(), want) || strings.Contains(b.String(), "not signed in") {
+		t.Errorf("got %q, want a line starting %q and no sign-in hint", b.String(), want)
+	}
+}
