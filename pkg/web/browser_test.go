@@ -3,154 +3,41 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/status"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/browser"
 )
 
-// The browser tests drive Debian's chromium; scripts/test.sh installs it.
-const (
-	chromiumPath = "/usr/bin/chromium"
-	// prefix is where the hub serves the page, as jupyter-server-proxy does
-	// for a server named ghapp; it is stripped before the page sees it.
-	prefix = "/user/alice/ghapp/"
-	// stepWait bounds each step in the browser.
-	stepWait = 30 * time.Second
-)
+// prefix is where the hub serves the page, as jupyter-server-proxy does
+// for a server named ghapp; it is stripped before the page sees it.
+const prefix = "/user/alice/ghapp/"
 
-// browser starts a headless chromium for the test and returns its context
-// and what the page reported as a problem so far: uncaught exceptions and
-// console or browser-log errors (a CSP violation among them).
-func browser(t *testing.T) (ctx context.Context, problems func() []string) {
-	t.Helper()
-	path := os.Getenv("GHAPP_CHROMIUM")
-	if path == "" {
-		path = chromiumPath
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("chromium is not installed at %s: run scripts/test.sh, which installs it (apt-get install -y chromium), or set GHAPP_CHROMIUM to a Chrome or Chromium binary", path)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", "new"),
-		chromedp.WindowSize(1000, 900),
-		chromedp.Flag("disable-gpu", true),
-	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // chromium refuses to run as root with its sandbox
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	// The first call starts the browser for the whole test, so it runs
-	// without a timeout of its own; chromium starts in a second or two.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-
-	var mu sync.Mutex
-	var seen []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				seen = append(seen, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(seen)
-	}
-}
-
-// do runs steps in the browser, bounded by stepWait.
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, stepWait)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// get runs one action that reads a value, bounded by stepWait.
-func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, stepWait)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
-// hub serves the page from a Unix socket under prefix on loopback TCP,
-// stripping the prefix and keeping the browser's Host, as
-// jupyter-server-proxy does. It returns the page's address and the paths
-// asked for outside the prefix, which a relative page never asks for.
+// hub serves the page for b on a Unix socket behind a prefix-stripping
+// proxy.
 func hub(t *testing.T, b Backend) (page string, stray func() []string) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "ghapp.sock")
 	serveUnix(t, sock, b)
-	target := &url.URL{Scheme: "http", Host: "ghapp.invalid"}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.URL.Path = "/" + strings.TrimPrefix(pr.In.URL.Path, prefix)
-			pr.Out.URL.RawPath = ""
-			pr.Out.Host = pr.In.Host
-		},
-		Transport: unixClient(sock).Transport,
-	}
-	var mu sync.Mutex
-	var outside []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, prefix) {
-			mu.Lock()
-			outside = append(outside, r.Method+" "+r.URL.Path)
-			mu.Unlock()
-			http.NotFound(w, r)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + prefix, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.DeleteFunc(slices.Clone(outside), func(s string) bool { return s == "GET /favicon.ico" })
-	}
+	return browser.Hub(t, sock, prefix)
 }
 
-// waitJS waits until a JavaScript condition holds.
-func waitJS(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(stepWait))
-}
+var (
+	do      = browser.Do
+	visible = browser.Visible
+	waitJS  = browser.WaitJS
+)
 
-func visible(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitVisible(chromedp.CSS(sel))
+func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	return browser.Get(t, ctx, what, a)
 }
 
 // TestBrowser signs in and out in a real browser, through a proxy that
@@ -159,7 +46,7 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 func TestBrowser(t *testing.T) {
 	f := newFake()
 	page, stray := hub(t, f)
-	ctx, problems := browser(t)
+	ctx, problems := browser.Start(t)
 	// Reported even when a step fails, since they often say why.
 	t.Cleanup(func() {
 		if s := stray(); len(s) > 0 {
@@ -257,7 +144,7 @@ func TestScreenshot(t *testing.T) {
 	f.mu.Unlock()
 	f.Login(ctx, "ghe.example.org")
 	page, _ := hub(t, f)
-	bctx, problems := browser(t)
+	bctx, problems := browser.Start(t)
 	do(t, bctx, "open the page",
 		chromedp.EmulateViewport(900, 1000),
 		chromedp.Navigate(page),

@@ -1,13 +1,14 @@
 package web
 
 import (
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/browser"
+
 	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,16 +70,7 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-// unixClient talks HTTP over the socket at path.
-func unixClient(path string) *http.Client {
-	return &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}},
-	}
-}
+var unixClient = browser.UnixClient
 
 func TestServeTCP(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
