@@ -64,8 +64,11 @@ func build(tags ...string) (string, error) {
 }
 
 // eachStore runs test once per store, in parallel.
-func eachStore(t *testing.T, test func(t *testing.T, store string)) {
-	for _, name := range stores {
+func eachStore(t *testing.T, test func(t *testing.T, store string)) { eachStoreOf(t, stores, test) }
+
+// eachStoreOf runs test once for each of names, in parallel.
+func eachStoreOf(t *testing.T, names []string, test func(t *testing.T, store string)) {
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			test(t, name)
@@ -384,6 +387,9 @@ func TestNonInteractiveSaysHowToSignIn(t *testing.T) {
 	eachStore(t, func(t *testing.T, store string) {
 		e := newEnv(t, store, githubtest.Options{})
 		e.extra = append(e.extra, "GIT_TERMINAL_PROMPT=0")
+		// With the memory store the daemon would sign in in the background
+		// (background_test.go); this is what happens without that.
+		e.gitConfig("ghapp.backgroundSignIn", "false")
 		_, stderr, err := e.run("git", "ls-remote", e.repoURL("octocat/hello"))
 		if err == nil {
 			t.Fatal("ls-remote without a token and without prompting succeeded")

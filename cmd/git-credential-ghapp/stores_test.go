@@ -53,10 +53,21 @@ func TestThirtyConcurrentLsRemote(t *testing.T) {
 // waiting for it.
 func (e *env) startGet() (*exec.Cmd, *syncBuffer, *syncBuffer) {
 	e.t.Helper()
-	cmd := exec.Command(filepath.Join(e.bin, "git-credential-ghapp"), "get")
+	return e.startHelperWith(e.hostLine(), "get")
+}
+
+// startHelper starts the helper with args and no input, without waiting.
+func (e *env) startHelper(args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	e.t.Helper()
+	return e.startHelperWith("", args...)
+}
+
+func (e *env) startHelperWith(stdin string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	e.t.Helper()
+	cmd := exec.Command(filepath.Join(e.bin, "git-credential-ghapp"), args...)
 	cmd.Dir = e.work
 	cmd.Env = e.environ()
-	cmd.Stdin = strings.NewReader(e.hostLine())
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -98,8 +109,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// The stores whose sign-ins run in the git command itself; the memory
+// daemon runs them on its own (TestKilledCommandLeavesTheCodeToJoin).
 func TestWaiterTakesOverWhenTheFlowOwnerDies(t *testing.T) {
-	eachStore(t, func(t *testing.T, store string) {
+	eachStoreOf(t, []string{"tmpfs", "keyring"}, func(t *testing.T, store string) {
 		e := newEnv(t, store, githubtest.Options{})
 		e.srv.AutoApprove("") // nobody enters the first code
 		owner, _, _ := e.startGet()
@@ -197,4 +210,51 @@ func TestMemorySessionLeavesNoTokenInAnyFile(t *testing.T) {
 	// HOME and the work trees are checked for every test; the memory store
 	// must also leave nothing in its runtime dir or in /tmp.
 	e.assertNoTokenIn(e.runtime, "/tmp")
+}
+
+// With the memory store the daemon owns the sign-in: a git command killed
+// while waiting leaves the code valid, and the commands that come next
+// show and wait for that same code.
+func TestKilledCommandLeavesTheCodeToJoin(t *testing.T) {
+	e := newEnv(t, "memory", githubtest.Options{})
+	e.srv.AutoApprove("") // nobody enters the code yet
+	first, _, firstErr := e.startGet()
+	waitFor(t, "the device code", func() bool { return e.codes() == 1 })
+	waitFor(t, "the first command to show it", func() bool { return strings.Contains(firstErr.String(), "enter the code") })
+	first.Process.Kill()
+	first.Wait()
+
+	const n = 5
+	type result struct {
+		cmd       *exec.Cmd
+		out, errb *syncBuffer
+	}
+	var waiters []result
+	code := e.srv.PendingCodes()[0]
+	for range n {
+		cmd, out, errb := e.startGet()
+		waiters = append(waiters, result{cmd, out, errb})
+	}
+	waitFor(t, "every command to show the same code", func() bool {
+		for _, w := range waiters {
+			if !strings.Contains(w.errb.String(), "enter the code "+code) {
+				return false
+			}
+		}
+		return true
+	})
+	if err := e.srv.Approve(code, testUser); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range waiters {
+		if err := w.cmd.Wait(); err != nil {
+			t.Errorf("command %d: %v\n%s", i, err, e.redact(w.errb.String()))
+		}
+		if !strings.Contains(w.out.String(), "password=ghu_") {
+			t.Errorf("command %d printed no token", i)
+		}
+	}
+	if e.codes() != 1 {
+		t.Errorf("%d device codes, want 1", e.codes())
+	}
 }
