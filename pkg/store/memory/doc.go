@@ -13,9 +13,8 @@
 // The daemon is two parts: a table (table.go, signin.go) that knows the
 // tokens, the sign-in locks, the device-flow sign-ins it runs for git
 // commands that may not wait, and what runs in the background, and reads
-// the time only
-// through the clock it is given, so that its tests need no sockets and no
-// sleeps; and a server (daemon.go) that owns the socket, the flock and the
-// signals, and wakes when the table says. Client and server share only the
-// wire format (wire.go).
+// the time only through the clock it is given, so that its tests need no
+// sockets and no sleeps; and a server (daemon.go) that owns the socket,
+// the flock and the signals, and wakes when the table says. Client and
+// server share only the wire format (wire.go).
 package memory
