@@ -7,8 +7,8 @@
 // at its expiry, and exits once it has held nothing for a while, or within
 // a second, dropping every token, once its socket is removed or replaced
 // (as when logind deletes $XDG_RUNTIME_DIR at logout). The client (Store)
-// implements store.Store over that socket and starts the daemon on the
-// first Put or Lock; reads never start it.
+// implements store.Store and store.SignIns over that socket and starts the
+// daemon on the first Put, Lock or StartSignIn; reads never start it.
 //
 // The daemon is two parts: a table (table.go, signin.go) that knows the
 // tokens, the sign-in locks, the device-flow sign-ins it runs for git
