@@ -318,7 +318,9 @@ func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store
 }
 
 // WaitSignIn waits, until ctx ends, for the sign-in the daemon runs for
-// origin and login; see store.SignIns. It never starts a daemon: with
+// origin and login; see store.SignIns. Sign-ins are told apart by origin
+// and login exactly: one for any account (login "") is not one for a
+// named account, nor the other way round. It never starts a daemon: with
 // none running, no sign-in is under way.
 func (s *Store) WaitSignIn(ctx context.Context, origin, login string) (store.Token, error) {
 	c, resp, err := s.hold(ctx, Request{Op: OpWaitSignIn, Origin: origin, Login: login}, false)

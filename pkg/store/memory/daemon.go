@@ -39,8 +39,8 @@ const (
 // ServeOptions tune the daemon.
 type ServeOptions struct {
 	// IdleExit is how long the daemon stays once it holds no token, no
-	// lock, no waiter and no connection, and runs nothing in the
-	// background; default 30s, as git's credential-cache.
+	// lock, no waiter, no connection and no sign-in (see SignIn), and runs
+	// nothing in the background; default 30s, as git's credential-cache.
 	IdleExit time.Duration
 	// Refresh, when set, renews a token that carries a refresh token,
 	// shortly before it expires and until its RefreshUntil. A failed
