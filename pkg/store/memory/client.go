@@ -214,7 +214,7 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 		c.Close()
 		err = holdError{errors.New(resp.Error)}
 	}
-	if errors.Is(err, errHold) {
+	if isHoldError(err) {
 		return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
 	}
 	if err != nil {
@@ -225,16 +225,18 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 	return func() { once.Do(func() { c.Close() }) }, nil
 }
 
-// errHold marks the errors of hold that come from the daemon or the
-// connection, for the caller to say what it was doing; the others
-// (ctx's, no daemon, a daemon that cannot start) are told as they are.
-var errHold = errors.New("on a held connection")
-
-// holdError reads as err and matches errHold.
+// holdError is an error of hold that comes from the daemon or the
+// connection, for the caller to say what it was doing; the others (ctx's,
+// no daemon, a daemon that cannot start) are told as they are.
 type holdError struct{ err error }
 
-func (e holdError) Error() string   { return e.err.Error() }
-func (e holdError) Unwrap() []error { return []error{e.err, errHold} }
+func (e holdError) Error() string { return e.err.Error() }
+func (e holdError) Unwrap() error { return e.err }
+
+func isHoldError(err error) bool {
+	var he holdError
+	return errors.As(err, &he)
+}
 
 // hold sends req on a connection that stays open until the daemon
 // answers, however long that takes, or ctx ends, and returns the
@@ -242,9 +244,6 @@ func (e holdError) Unwrap() []error { return []error{e.err, errHold} }
 // none runs. The caller closes the connection; on error it is closed.
 func (s *Store) hold(ctx context.Context, req Request, start bool) (net.Conn, Response, error) {
 	frame := encodeRequest(req)
-	if len(frame)-4 > MaxRequest {
-		return nil, Response{}, holdError{fmt.Errorf("the request is too large (%d bytes, at most %d)", len(frame)-4, MaxRequest)}
-	}
 	for retried := false; ; retried = true {
 		if err := ctx.Err(); err != nil {
 			return nil, Response{}, err
@@ -297,7 +296,7 @@ func (s *Store) hold(ctx context.Context, req Request, start bool) (net.Conn, Re
 // failure before it had a code is returned as its one line.
 func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store.SignIn, error) {
 	c, resp, err := s.hold(ctx, Request{Op: OpStartSignIn, SignIn: &req}, true)
-	if errors.Is(err, errHold) {
+	if isHoldError(err) {
 		return store.SignIn{}, fmt.Errorf("cannot start a sign-in in the token daemon: %v", err)
 	}
 	if err != nil {
@@ -327,7 +326,7 @@ func (s *Store) WaitSignIn(ctx context.Context, origin, login string) (store.Tok
 	if errors.Is(err, errNoDaemon) {
 		return store.Token{}, store.ErrNoSignIn
 	}
-	if errors.Is(err, errHold) {
+	if isHoldError(err) {
 		return store.Token{}, fmt.Errorf("cannot wait for the sign-in in the token daemon: %v", err)
 	}
 	if err != nil {
