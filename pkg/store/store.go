@@ -21,6 +21,17 @@ var ErrNotFound = errors.New("no token kept")
 // sign-in or renewal.
 var ErrStale = errors.New("a newer token is already kept for this account")
 
+// ErrNoBackgroundSignIn is matched (errors.Is) by the errors of a
+// SignIns store that cannot run sign-ins at the moment: it keeps tokens
+// in files, or its daemon is of an earlier version. The caller then runs
+// the device flow itself; the error's message says why.
+var ErrNoBackgroundSignIn = errors.New("this store cannot run sign-ins in the background")
+
+// ErrNoSignIn is returned by WaitSignIn when no sign-in is under way for
+// the origin and login, no token is kept for them, and no failure is left
+// to tell.
+var ErrNoSignIn = errors.New("no sign-in is under way")
+
 // Token is one user access token for one account on one host, together
 // with what was resolved from configuration when it was minted, so that a
 // cache hit can be answered without reading configuration again.
@@ -199,6 +210,8 @@ type SignIns interface {
 	// WaitSignIn waits until the sign-in under way for origin and login
 	// ends, and returns the kept token or why it failed. Telling the
 	// caller counts as telling: a later StartSignIn reports no Ended.
+	// With none under way it returns the token kept, else the failure not
+	// yet told, else ErrNoSignIn.
 	WaitSignIn(ctx context.Context, origin, login string) (Token, error)
 	// PendingSignIns lists the codes waiting to be entered.
 	PendingSignIns() ([]SignIn, error)

@@ -74,6 +74,11 @@ func Open(name string, o Options) (store.Store, error) {
 // error of the daemon's (a token too large, a stale put, a refusal) is the
 // caller's to see: files are no place to hide it. Reads look in both, so a
 // token kept on tmpfs by an earlier fallback is still found.
+//
+// It is a store.SignIns: the daemon's sign-ins while the daemon is in use.
+// Its BackgroundSignIns says whether they are; once files are in use,
+// StartSignIn and WaitSignIn return errors matching
+// store.ErrNoBackgroundSignIn, and PendingSignIns none.
 type fallback struct {
 	o   Options
 	mem *memory.Store
@@ -186,6 +191,49 @@ func (f *fallback) Lock(ctx context.Context, origin, login string) (func(), erro
 		return nil, err
 	}
 	return files.Lock(ctx, origin, login)
+}
+
+var _ store.SignIns = (*fallback)(nil)
+
+// BackgroundSignIns reports whether sign-ins can be left to the memory
+// daemon: true until the daemon turns out unable to run in this process.
+// A daemon of an earlier version still refuses them, with an error from
+// StartSignIn matching store.ErrNoBackgroundSignIn.
+func (f *fallback) BackgroundSignIns() bool { return f.mem != nil && !f.usingFiles() }
+
+// errFiles is why no sign-in runs in the background once files are in use.
+var errFiles = fmt.Errorf("%w: tokens are kept in files, as the token daemon cannot run", store.ErrNoBackgroundSignIn)
+
+// StartSignIn has the memory daemon run the sign-in, starting the daemon
+// when none runs; a daemon that cannot start switches this store to files,
+// as Put would, and the caller runs the sign-in itself.
+func (f *fallback) StartSignIn(ctx context.Context, req store.SignInRequest) (store.SignIn, error) {
+	if f.usingFiles() {
+		return store.SignIn{}, errFiles
+	}
+	s, err := f.mem.StartSignIn(ctx, req)
+	if errors.Is(err, memory.ErrUnavailable) && ctx.Err() == nil {
+		f.fail(err)
+		return store.SignIn{}, errFiles
+	}
+	return s, err
+}
+
+// WaitSignIn waits for the memory daemon's sign-in.
+func (f *fallback) WaitSignIn(ctx context.Context, origin, login string) (store.Token, error) {
+	if f.usingFiles() {
+		return store.Token{}, errFiles
+	}
+	return f.mem.WaitSignIn(ctx, origin, login)
+}
+
+// PendingSignIns lists the memory daemon's codes; with files in use there
+// is no daemon to wait for any.
+func (f *fallback) PendingSignIns() ([]store.SignIn, error) {
+	if f.usingFiles() {
+		return nil, nil
+	}
+	return f.mem.PendingSignIns()
 }
 
 // KeepsRefreshTokens is true while tokens go to the memory daemon.

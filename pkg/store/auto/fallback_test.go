@@ -3,6 +3,7 @@
 package auto
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,13 +24,21 @@ const daemonArg = "ghapp-auto-test-daemon"
 
 func TestMain(m *testing.M) {
 	if len(os.Args) == 2 && os.Args[1] == daemonArg {
-		if err := memory.Serve(os.Getenv("GHAPP_RUNTIME_DIR"), memory.ServeOptions{IdleExit: 5 * time.Second}); err != nil {
+		if err := memory.Serve(os.Getenv("GHAPP_RUNTIME_DIR"), memory.ServeOptions{IdleExit: 5 * time.Second, SignIn: instantSignIn}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		syscall.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// instantSignIn is a sign-in whose code is entered the moment it is shown.
+func instantSignIn(ctx context.Context, req store.SignInRequest, show func(store.SignIn)) (store.Token, error) {
+	show(store.SignIn{UserCode: "AUTO-0001", VerificationURI: "https://github.com/login/device", Expiry: time.Now().Add(15 * time.Minute)})
+	t := testToken(req.Login)
+	t.AccessToken = "ghu_signedin_" + req.Login
+	return t, nil
 }
 
 func testDaemon(t *testing.T) []string {
@@ -148,5 +157,76 @@ func TestFallbackKeepsOffDisk(t *testing.T) {
 	}
 	if files := tokenFiles(t, dir); len(files) != 0 {
 		t.Errorf("token files on disk: %q", files)
+	}
+}
+
+// While the daemon is in use, sign-ins go to it.
+func TestSignInsGoToTheDaemon(t *testing.T) {
+	dir := shm(t)
+	st, err := Open("auto", Options{Dir: dir, Daemon: testDaemon(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.(interface{ Stop() error }).Stop() })
+	if b, ok := st.(interface{ BackgroundSignIns() bool }); !ok || !b.BackgroundSignIns() {
+		t.Fatal("the auto store does not offer background sign-ins with a daemon")
+	}
+	si, ok := st.(store.SignIns)
+	if !ok {
+		t.Fatal("the auto store is not a store.SignIns")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := store.SignInRequest{Origin: "https://github.com", Login: "octocat", ClientID: "Iv23liTestClient"}
+	code, err := si.StartSignIn(ctx, req)
+	if err != nil || code.UserCode != "AUTO-0001" {
+		t.Fatalf("StartSignIn = %+v, %v", code, err)
+	}
+	if tk, err := si.WaitSignIn(ctx, req.Origin, req.Login); err != nil || tk.AccessToken != "ghu_signedin_octocat" {
+		t.Fatalf("WaitSignIn = %s, %v", tk.AccessToken, err)
+	}
+	if tk, err := st.Get(req.Origin, req.Login); err != nil || tk.AccessToken != "ghu_signedin_octocat" {
+		t.Fatalf("Get after the sign-in = %s, %v", tk.AccessToken, err)
+	}
+	if p, err := si.PendingSignIns(); err != nil || len(p) != 0 {
+		t.Errorf("PendingSignIns = %+v, %v", p, err)
+	}
+	if files := tokenFiles(t, dir); len(files) != 0 {
+		t.Errorf("token files: %q", files)
+	}
+}
+
+// Once files are in use, sign-ins are the caller's to run.
+func TestNoBackgroundSignInsWithFiles(t *testing.T) {
+	dir := shm(t)
+	var notices []string
+	st, err := Open("auto", Options{Dir: dir, Daemon: []string{"/bin/false"}, Notice: func(m string) { notices = append(notices, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := st.(store.SignIns)
+	ctx := context.Background()
+	_, err = si.StartSignIn(ctx, store.SignInRequest{Origin: "https://github.com", ClientID: "Iv23liTestClient"})
+	if !errors.Is(err, store.ErrNoBackgroundSignIn) || !strings.Contains(err.Error(), "files") {
+		t.Fatalf("StartSignIn without a daemon: %v; want store.ErrNoBackgroundSignIn, saying files are in use", err)
+	}
+	if len(notices) != 1 {
+		t.Errorf("notices = %q; want one, that files are in use", notices)
+	}
+	if st.(interface{ BackgroundSignIns() bool }).BackgroundSignIns() {
+		t.Error("BackgroundSignIns with files in use")
+	}
+	if _, err := si.WaitSignIn(ctx, "https://github.com", ""); !errors.Is(err, store.ErrNoBackgroundSignIn) {
+		t.Errorf("WaitSignIn with files in use: %v", err)
+	}
+	if p, err := si.PendingSignIns(); err != nil || len(p) != 0 {
+		t.Errorf("PendingSignIns with files in use = %+v, %v", p, err)
+	}
+	// Sign-ins the caller runs keep their tokens in files.
+	if err := st.Put(testToken("octocat")); err != nil {
+		t.Fatal(err)
+	}
+	if files := tokenFiles(t, dir); len(files) == 0 {
+		t.Error("no token file after a Put with files in use")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,10 @@ type Store struct {
 	startTimeout time.Duration // startTimeout, unless a test shortens it
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.SignIns = (*Store)(nil)
+)
 
 // errNoDaemon means nothing listens on the socket.
 var errNoDaemon = errors.New("no token daemon is running")
@@ -205,21 +209,55 @@ func (s *Store) stopLegacy() error {
 // when none runs. The lock lives as long as the connection, so it is
 // released by unlock, or by the kernel when this process dies.
 func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), err error) {
-	frame := encodeRequest(Request{Op: OpLock, Origin: origin, Login: login})
+	c, resp, err := s.hold(ctx, Request{Op: OpLock, Origin: origin, Login: login}, true)
+	if err == nil && resp.Status != statusOK {
+		c.Close()
+		err = holdError{errors.New(resp.Error)}
+	}
+	if isHoldError(err) {
+		return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	var once sync.Once
+	return func() { once.Do(func() { c.Close() }) }, nil
+}
+
+// holdError is an error of hold that comes from the daemon or the
+// connection, for the caller to say what it was doing; the others (ctx's,
+// no daemon, a daemon that cannot start) are told as they are.
+type holdError struct{ err error }
+
+func (e holdError) Error() string { return e.err.Error() }
+func (e holdError) Unwrap() error { return e.err }
+
+func isHoldError(err error) bool {
+	var he holdError
+	return errors.As(err, &he)
+}
+
+// hold sends req on a connection that stays open until the daemon
+// answers, however long that takes, or ctx ends, and returns the
+// connection with the answer; start says whether to start a daemon when
+// none runs. The caller closes the connection; on error it is closed.
+func (s *Store) hold(ctx context.Context, req Request, start bool) (net.Conn, Response, error) {
+	frame := encodeRequest(req)
 	for retried := false; ; retried = true {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, Response{}, err
 		}
-		raw, err := s.connect(true)
+		raw, err := s.connect(start)
 		if err != nil {
-			return nil, err
+			return nil, Response{}, err
 		}
-		// Waiting for the lock must end with ctx: hand the connection to
-		// the runtime's poller, whose deadlines can be moved. A sign-in is
-		// no hit path.
+		// The wait must end with ctx: hand the connection to the
+		// runtime's poller, whose deadlines can be moved. This is no hit
+		// path.
 		c, err := raw.netConn()
 		if err != nil {
-			return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+			return nil, Response{}, holdError{err}
 		}
 		c.SetWriteDeadline(time.Now().Add(ioTimeout))
 		err = writeFrame(c, frame)
@@ -229,32 +267,121 @@ func (s *Store) Lock(ctx context.Context, origin, login string) (unlock func(), 
 			resp, err = decodeResponse(c)
 			if !stop() {
 				c.Close()
-				return nil, ctx.Err()
+				return nil, Response{}, ctx.Err()
 			}
 		}
 		if errors.Is(err, errLegacyDaemon) && !retried {
 			c.Close()
 			if err := s.stopLegacy(); err != nil {
-				return nil, err
+				return nil, Response{}, err
 			}
 			continue
 		}
 		if isGone(err) && !retried {
 			c.Close()
-			continue // the daemon exited under us; start another
-		}
-		if err == nil && resp.Status != statusOK {
-			err = errors.New(resp.Error)
+			continue // the daemon exited under us; start another, or find none
 		}
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("cannot take the sign-in lock from the token daemon: %v", err)
+			return nil, Response{}, holdError{err}
 		}
-		c.SetDeadline(time.Time{})
-		var once sync.Once
-		return func() { once.Do(func() { c.Close() }) }, nil
+		return c, resp, nil
 	}
 }
+
+// StartSignIn has the daemon run a device-flow sign-in for req, or join
+// the one under way, and returns its code; see store.SignIns. It starts
+// the daemon when none runs. A daemon that runs no sign-ins, or predates
+// them, is an error matching store.ErrNoBackgroundSignIn; the flow's own
+// failure before it had a code is returned as its one line.
+func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store.SignIn, error) {
+	c, resp, err := s.hold(ctx, Request{Op: OpStartSignIn, SignIn: &req}, true)
+	if isHoldError(err) {
+		return store.SignIn{}, fmt.Errorf("cannot start a sign-in in the token daemon: %v", err)
+	}
+	if err != nil {
+		return store.SignIn{}, err
+	}
+	c.Close()
+	switch resp.Status {
+	case statusSignIns:
+		if len(resp.SignIns) == 1 {
+			return resp.SignIns[0], nil
+		}
+	case statusFailed:
+		return store.SignIn{}, errors.New(resp.Error)
+	case statusNoSignIn:
+		return store.SignIn{}, noBackground(errNoSignIns.Error())
+	}
+	return store.SignIn{}, s.refusal(resp)
+}
+
+// WaitSignIn waits, until ctx ends, for the sign-in the daemon runs for
+// origin and login; see store.SignIns. Sign-ins are told apart by origin
+// and login exactly: one for any account (login "") is not one for a
+// named account, nor the other way round. It never starts a daemon: with
+// none running, no sign-in is under way.
+func (s *Store) WaitSignIn(ctx context.Context, origin, login string) (store.Token, error) {
+	c, resp, err := s.hold(ctx, Request{Op: OpWaitSignIn, Origin: origin, Login: login}, false)
+	if errors.Is(err, errNoDaemon) {
+		return store.Token{}, store.ErrNoSignIn
+	}
+	if isHoldError(err) {
+		return store.Token{}, fmt.Errorf("cannot wait for the sign-in in the token daemon: %v", err)
+	}
+	if err != nil {
+		return store.Token{}, err
+	}
+	c.Close()
+	switch resp.Status {
+	case statusOK:
+		if len(resp.Tokens) == 1 {
+			return resp.Tokens[0], nil
+		}
+	case statusFailed:
+		return store.Token{}, errors.New(resp.Error)
+	case statusNotFound:
+		return store.Token{}, store.ErrNoSignIn
+	}
+	return store.Token{}, s.refusal(resp)
+}
+
+// PendingSignIns returns the codes waiting to be entered, the one that
+// expires first first. It never starts a daemon: with none, there are none.
+func (s *Store) PendingSignIns() ([]store.SignIn, error) {
+	resp, err := s.call(Request{Op: OpPendingSignIns}, false)
+	if errors.Is(err, errNoDaemon) {
+		return nil, nil
+	}
+	return resp.SignIns, err
+}
+
+// BackgroundSignIns reports that this store runs sign-ins in its daemon;
+// StartSignIn says whether the running daemon can (store.ErrNoBackgroundSignIn).
+func (s *Store) BackgroundSignIns() bool { return true }
+
+// oldDaemonMsg is why a daemon that predates an op refuses it.
+const oldDaemonMsg = "the token daemon is older than this helper; end it with: git-credential-ghapp logout --all"
+
+// refusal is the error for an answer that is not one of the op's own.
+func (s *Store) refusal(resp Response) error {
+	switch {
+	case resp.Status == statusError && resp.Error == unknownOpRefusal:
+		return noBackground(oldDaemonMsg)
+	case resp.Status == statusError:
+		return fmt.Errorf("the token daemon refused the request: %s", resp.Error)
+	}
+	return errors.New("the token daemon sent a malformed response")
+}
+
+// noBackgroundError reads as its message and matches
+// store.ErrNoBackgroundSignIn.
+type noBackgroundError struct{ msg string }
+
+func (e noBackgroundError) Error() string { return e.msg }
+func (e noBackgroundError) Unwrap() error { return store.ErrNoBackgroundSignIn }
+
+func noBackground(msg string) error { return noBackgroundError{msg} }
 
 // call sends one request and returns the daemon's answer; start says
 // whether to start a daemon when none runs.
@@ -292,14 +419,14 @@ func (s *Store) call(req Request, start bool) (Response, error) {
 			return Response{}, fmt.Errorf("the token daemon did not answer: %v", err)
 		}
 		switch resp.Status {
-		case statusOK:
+		case statusOK, statusSignIns:
 			return resp, nil
 		case statusNotFound:
 			return resp, store.ErrNotFound
 		case statusStale:
 			return resp, store.ErrStale
 		default:
-			return resp, fmt.Errorf("the token daemon refused the request: %s", resp.Error)
+			return resp, s.refusal(resp)
 		}
 	}
 }

@@ -39,8 +39,8 @@ const (
 // ServeOptions tune the daemon.
 type ServeOptions struct {
 	// IdleExit is how long the daemon stays once it holds no token, no
-	// lock, no waiter and no connection, and runs nothing in the
-	// background; default 30s, as git's credential-cache.
+	// lock, no waiter, no connection and no sign-in (see SignIn), and runs
+	// nothing in the background; default 30s, as git's credential-cache.
 	IdleExit time.Duration
 	// Refresh, when set, renews a token that carries a refresh token,
 	// shortly before it expires and until its RefreshUntil. A failed
@@ -57,11 +57,25 @@ type ServeOptions struct {
 	Reach func(ctx context.Context, t store.Token) (*store.Reach, error)
 	// ReachTTL is how long a Reach is trusted; default 5 minutes.
 	ReachTTL time.Duration
+	// SignIn, when set, lets clients have the daemon run device-flow
+	// sign-ins (store.SignIns). It runs the flow for req, calls show once
+	// the server gave the code (UserCode, VerificationURI, Expiry and
+	// OffServer filled in), waits for the person, checks the login against
+	// req.Login, looks up the token's Reach, and returns the token to keep,
+	// or why not in one line ("denied" or "expired" in it when so). The
+	// token is kept as by a Put, refresh token included. Each flow runs on
+	// a goroutine of its own, one per origin and login at a time, its ctx
+	// ending at the code's expiry plus 30 seconds, 16 minutes at most, or
+	// when the daemon exits. A flow under way, or a failure not yet told
+	// (for up to 15 minutes), keeps the daemon from its idle exit.
+	SignIn func(ctx context.Context, req store.SignInRequest, show func(store.SignIn)) (store.Token, error)
 
 	// Set only by this package's tests, to see at once what takes
 	// seconds: how long a request may take to arrive, and how often the
-	// socket is checked.
+	// socket is checked; and to learn when a daemon run in-process
+	// listens.
 	ioTimeout, socketCheck time.Duration
+	listening              func(*server)
 }
 
 // Serve runs the token daemon for dir in the current process until it has
@@ -72,9 +86,6 @@ type ServeOptions struct {
 // outlives the git command and terminal that started it) and shuts out
 // debuggers (non-dumpable on Linux, PT_DENY_ATTACH on macOS).
 func Serve(dir string, opts ServeOptions) error {
-	if err := runtimedir.Ensure(dir); err != nil {
-		return err
-	}
 	if err := hardenProcess(); err != nil {
 		return err
 	}
@@ -82,7 +93,15 @@ func Serve(dir string, opts ServeOptions) error {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	defer signal.Stop(term)
+	return serveDir(dir, opts, term)
+}
 
+// serveDir is Serve without what it does to the process (hardening,
+// signals), so that tests can run a daemon in-process; it exits on term.
+func serveDir(dir string, opts ServeOptions, term <-chan os.Signal) error {
+	if err := runtimedir.Ensure(dir); err != nil {
+		return err
+	}
 	lock, err := openLockFile(dir)
 	if err != nil {
 		return err
@@ -136,11 +155,15 @@ func Serve(dir string, opts ServeOptions) error {
 			Refresh:  opts.Refresh,
 			Reach:    opts.Reach,
 			ReachTTL: opts.ReachTTL,
+			SignIn:   opts.SignIn,
 		}),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 	go s.accept(ln)
+	if opts.listening != nil {
+		opts.listening(s)
+	}
 	s.run(term)
 
 	// Checked right before removing: another daemon may have put its own
@@ -319,6 +342,8 @@ func (s *server) serve(c *net.UnixConn, read []byte) {
 	switch req.Op {
 	case OpLock:
 		s.lock(c, req.Origin, req.Login)
+	case OpStartSignIn, OpWaitSignIn:
+		s.signIn(c, req)
 	case OpStop:
 		if req.legacy {
 			writeFrame(c, rawFrame(legacyStopped))
@@ -378,8 +403,52 @@ func (s *server) answer(req Request) Response {
 		s.tb.Delete(req.Origin, req.Login)
 	case OpList:
 		return Response{Status: statusOK, Tokens: s.tb.List()}
+	case OpPendingSignIns:
+		return Response{Status: statusSignIns, SignIns: s.tb.PendingSignIns()}
 	}
 	return Response{Status: statusOK}
+}
+
+// signIn answers a start or a wait, which last as long as the server or
+// the person takes: the client bounds them. A client that leaves (closes
+// c) ends the daemon's wait, never the sign-in.
+func (s *server) signIn(c *net.UnixConn, req Request) {
+	c.SetDeadline(time.Time{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		c.Read(make([]byte, 1)) // returns once the client leaves, or c is closed after the answer
+		cancel()
+	}()
+	var resp Response
+	if req.Op == OpStartSignIn {
+		st, err := s.tb.StartSignIn(ctx, *req.SignIn)
+		switch {
+		case err == nil:
+			resp = Response{Status: statusSignIns, SignIns: []store.SignIn{st}}
+		case errors.Is(err, errNoSignIns):
+			resp = Response{Status: statusNoSignIn}
+		case errors.Is(err, errClosed):
+			return // exiting: unanswered, so the client starts another daemon
+		default:
+			resp = Response{Status: statusFailed, Error: err.Error()}
+		}
+	} else {
+		t, err := s.tb.WaitSignIn(ctx, req.Origin, req.Login)
+		switch {
+		case err == nil:
+			resp = Response{Status: statusOK, Tokens: []store.Token{t}}
+		case errors.Is(err, store.ErrNoSignIn):
+			resp = Response{Status: statusNotFound}
+		default:
+			resp = Response{Status: statusFailed, Error: err.Error()}
+		}
+	}
+	if ctx.Err() != nil {
+		return // the client left
+	}
+	c.SetWriteDeadline(time.Now().Add(s.ioTimeout))
+	writeFrame(c, encodeResponse(resp))
 }
 
 // lock queues c for the lock of origin and login, answers once the lock is

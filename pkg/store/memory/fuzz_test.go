@@ -13,11 +13,14 @@ import (
 
 // decodeErr is every error DecodeRequest may return. Matching whole
 // messages proves that none quotes the request, which may carry a token.
-var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks 2\)|(get|delete|lock) request without origin|put request without token, origin or access token|unknown op)$`)
+var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks 2\)|(get|delete|lock|wait) request without origin|put request without token, origin or access token|sign-in request without origin or client id|unknown op)$`)
 
 // fuzzOps maps the fuzzer's op names to ops; any other name is sent as
 // its first byte.
-var fuzzOps = map[string]byte{"get": OpGet, "put": OpPut, "delete": OpDelete, "list": OpList, "lock": OpLock, "stop": OpStop}
+var fuzzOps = map[string]byte{
+	"get": OpGet, "put": OpPut, "delete": OpDelete, "list": OpList, "lock": OpLock, "stop": OpStop,
+	"start": OpStartSignIn, "wait": OpWaitSignIn, "pending": OpPendingSignIns,
+}
 
 // FuzzRequestFrame builds requests from fuzzed fields, frames them as the
 // client does (with the version byte replaced by v), and feeds the daemon's
@@ -32,6 +35,10 @@ func FuzzRequestFrame(f *testing.F) {
 	f.Add(1, "list", "", "", "", []byte(nil), uint16(1))
 	f.Add(-1, "stop", "", "", "ghu_secret\xff", []byte(nil), uint16(5))
 	f.Add(2, "dump", "o", "l", "ghu_\"}", []byte(nil), uint16(9))
+	f.Add(2, "start", "https://github.com", "octocat", "Iv23liClient", []byte(nil), uint16(12))
+	f.Add(2, "start", "https://github.com", "", "", []byte{1}, uint16(4))
+	f.Add(2, "wait", "", "octocat", "", []byte(nil), uint16(2))
+	f.Add(2, "pending", "", "", "", []byte{0}, uint16(1))
 	f.Fuzz(func(t *testing.T, v int, op, origin, login, access string, junk []byte, cut uint16) {
 		code, known := fuzzOps[op]
 		if !known && op != "" {
@@ -41,7 +48,11 @@ func FuzzRequestFrame(f *testing.F) {
 		switch code {
 		case OpPut:
 			req = Request{Op: code, Token: &store.Token{Origin: origin, Login: login, AccessToken: access, Expiry: time.Unix(1800000000, 0).UTC()}}
-		case OpList, OpStop:
+		case OpStartSignIn:
+			// The client id takes the place of the access token: a field
+			// that must not be empty.
+			req = Request{Op: code, SignIn: &store.SignInRequest{Origin: origin, Login: login, ClientID: access, MinLifetime: time.Duration(cut) * time.Second, Refresh: cut%2 == 1, RefreshFor: -time.Duration(cut)}}
+		case OpList, OpStop, OpPendingSignIns:
 			req = Request{Op: code}
 		default:
 			req = Request{Op: code, Origin: origin, Login: login}
@@ -62,6 +73,9 @@ func FuzzRequestFrame(f *testing.F) {
 			}
 			if got.Op == OpPut && (got.Token.AccessToken == "" || got.Token.Origin == "") {
 				t.Fatal("accepted a put without token, origin or access token")
+			}
+			if got.Op == OpStartSignIn && (got.SignIn.Origin == "" || got.SignIn.ClientID == "") {
+				t.Fatal("accepted a sign-in without origin or client id")
 			}
 		}
 

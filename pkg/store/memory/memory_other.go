@@ -27,12 +27,16 @@ type ServeOptions struct {
 	Refresh  func(ctx context.Context, t store.Token) (store.Token, error)
 	Reach    func(ctx context.Context, t store.Token) (*store.Reach, error)
 	ReachTTL time.Duration
+	SignIn   func(ctx context.Context, req store.SignInRequest, show func(store.SignIn)) (store.Token, error)
 }
 
 // Store is unavailable on this platform.
 type Store struct{}
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.SignIns = (*Store)(nil)
+)
 
 // Open always fails on this platform.
 func Open(dir string, opts Options) (*Store, error) { return nil, errUnsupported }
@@ -46,6 +50,14 @@ func (*Store) Delete(origin, login string) error             { return errUnsuppo
 func (*Store) List() ([]store.Token, error)                  { return nil, errUnsupported }
 func (*Store) Stop() error                                   { return nil }
 func (*Store) KeepsRefreshTokens() bool                      { return false }
+func (*Store) BackgroundSignIns() bool                       { return false }
 func (*Store) Lock(context.Context, string, string) (func(), error) {
 	return nil, errUnsupported
 }
+func (*Store) StartSignIn(context.Context, store.SignInRequest) (store.SignIn, error) {
+	return store.SignIn{}, errUnsupported
+}
+func (*Store) WaitSignIn(context.Context, string, string) (store.Token, error) {
+	return store.Token{}, errUnsupported
+}
+func (*Store) PendingSignIns() ([]store.SignIn, error) { return nil, nil }

@@ -25,6 +25,7 @@ type tableOptions struct {
 	Refresh  func(ctx context.Context, t store.Token) (store.Token, error)
 	Reach    func(ctx context.Context, t store.Token) (*store.Reach, error)
 	ReachTTL time.Duration
+	SignIn   func(ctx context.Context, req store.SignInRequest, show func(store.SignIn)) (store.Token, error)
 }
 
 // errClosed answers a put that comes after the daemon decided to exit.
@@ -57,7 +58,8 @@ type waiter struct {
 }
 
 // table is everything the daemon knows, apart from sockets: the tokens,
-// the sign-in lock queues, what is open and what runs in the background.
+// the sign-in lock queues, the sign-ins it runs (signin.go), what is open
+// and what runs in the background.
 // It reads the time only through its Now, so that tests can drive it with
 // a fake clock; Next says when it must be looked at again.
 type table struct {
@@ -69,10 +71,12 @@ type table struct {
 	tokens     map[key]store.Token
 	renewing   map[key]bool
 	reaching   map[key]bool
-	reachRetry map[key]time.Time // no lookup for the key before this, after one failed
-	locks      map[key][]*waiter // [0] holds the lock; the rest wait in order
-	open       int               // connections being served
-	busy       int               // renewals and lookups under way
+	reachRetry map[key]time.Time    // no lookup for the key before this, after one failed
+	locks      map[key][]*waiter    // [0] holds the lock; the rest wait in order
+	signIns    map[key]*signIn      // the last sign-in per key: running, or failed and not yet told
+	flows      map[*signIn]struct{} // sign-ins whose flow still runs, replaced ones too
+	open       int                  // connections being served
+	busy       int                  // renewals and lookups under way
 	idleSince  time.Time
 	closing    bool
 
@@ -97,6 +101,8 @@ func newTable(opts tableOptions) *table {
 		reaching:   map[key]bool{},
 		reachRetry: map[key]time.Time{},
 		locks:      map[key][]*waiter{},
+		signIns:    map[key]*signIn{},
+		flows:      map[*signIn]struct{}{},
 		changed:    make(chan struct{}, 1),
 	}
 }
@@ -157,6 +163,11 @@ func (tb *table) Put(t store.Token) error {
 	now := tb.opts.Now()
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
+	return tb.putLocked(t, now)
+}
+
+// putLocked is Put with tb.mu held.
+func (tb *table) putLocked(t store.Token, now time.Time) error {
 	if tb.closing {
 		return errClosed
 	}
@@ -262,11 +273,12 @@ func (tb *table) Unlock(w *waiter) {
 	}
 }
 
-// Next drops what has expired, starts the renewals that are due, and says
-// when it must be called again (zero: only once Changed is poked) and
-// whether the daemon should exit now: it has held no token, lock, waiter,
-// connection or background work for IdleExit. Once it says exit, the table
-// is closed.
+// Next drops what has expired, starts the renewals that are due, ends the
+// sign-ins that are due, and says when it must be called again (zero: only
+// once Changed is poked) and whether the daemon should exit now: it has
+// held no token, lock, waiter, connection, sign-in (running, or failed
+// and not yet told) or background work for IdleExit. Once it says exit,
+// the table is closed.
 func (tb *table) Next() (wake time.Time, exit bool) {
 	now := tb.opts.Now()
 	tb.mu.Lock()
@@ -275,6 +287,7 @@ func (tb *table) Next() (wake time.Time, exit bool) {
 		return time.Time{}, true
 	}
 	tb.sweep(now)
+	wake = tb.nextSignIns(now)
 	for k, t := range tb.tokens {
 		wake = earliest(wake, t.Expiry)
 		if tb.opts.Refresh == nil || tb.renewing[k] {
@@ -304,8 +317,8 @@ func (tb *table) Next() (wake time.Time, exit bool) {
 }
 
 // Close drops every token and turns new connections away, so that nothing
-// is handed out once the daemon has decided to exit. Background work is
-// cancelled.
+// is handed out once the daemon has decided to exit. Background work,
+// sign-ins included, is cancelled.
 func (tb *table) Close() {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
@@ -343,7 +356,8 @@ func (tb *table) sweep(now time.Time) {
 
 // idle reports whether nothing keeps the daemon alive; tb.mu is held.
 func (tb *table) idle() bool {
-	return len(tb.tokens) == 0 && len(tb.locks) == 0 && tb.open == 0 && tb.busy == 0
+	return len(tb.tokens) == 0 && len(tb.locks) == 0 && tb.open == 0 && tb.busy == 0 &&
+		len(tb.signIns) == 0 && len(tb.flows) == 0
 }
 
 // pokeIfIdle wakes Next when the table just became idle, so that the idle

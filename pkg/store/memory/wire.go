@@ -22,13 +22,24 @@ import (
 // more than the rest of the round trip):
 //
 //	request:  version op ...
-//	  'g' get, 'd' delete, 'k' lock: str origin, str login
+//	  'g' get, 'd' delete, 'k' lock,
+//	  'w' wait for a sign-in:        str origin, str login
 //	  'p' put:                       token
-//	  'l' list, 's' stop:            nothing
+//	  'i' start a sign-in:           sign-in request
+//	  'l' list, 's' stop,
+//	  'c' list pending sign-ins:     nothing
 //	response: version status ...
-//	  'o' ok:        uvarint n, then n tokens (1 for get, all for list, else 0)
+//	  'o' ok:        uvarint n, then n tokens (1 for get and wait, all for
+//	                 list, else 0)
 //	  'e' error:     str message
 //	  'n' not found, 's' stale (a put older than the token kept): nothing
+//	  'i' sign-ins:  uvarint n, then n sign-ins (1 for start, the codes
+//	                 waiting to be entered for pending)
+//	  'f' failed:    str why the sign-in failed, one line (start, wait)
+//	  'u' unsupported: nothing (start: this daemon runs no sign-ins)
+//
+// A wait is answered "not found" when no sign-in is under way and nothing
+// is left to tell.
 //
 //	str   = uvarint length, bytes
 //	time  = varint Unix seconds, uvarint nanoseconds (the zero time as
@@ -38,15 +49,24 @@ import (
 //	        str refresh token, time refresh until,
 //	        reach: 0, or 1 then time checked, str app slug,
 //	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted
+//	sign-in request = str origin, str login, str client id,
+//	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns)
+//	sign-in = str origin, str login, str user code, str verification uri,
+//	        time expiry, byte off server (0 or 1), str ended
 //
 // A request over MaxRequest bytes, malformed, or of another version is
 // answered with an error (when the connection still allows it) and the
 // connection closed, except that a stop ([any version, 's']) is obeyed
 // whatever its version, so that a client can always end a daemon of
-// another version. Two ops keep the connection past the response: "lock"
+// another version. An op the daemon does not know is answered with the
+// error "bad request: unknown op": the sign-in ops came later within
+// version 2, and a client that meets that answer knows the daemon for an
+// older one. Two ops keep the connection past the response: "lock"
 // is answered only once the lock is granted, and the lock is held until
 // the client closes the connection; "stop" is answered at once, and the
-// daemon closes the connection when it no longer listens.
+// daemon closes the connection when it no longer listens. "start" and
+// "wait" hold it until they are answered, and a client closing it first
+// stops the daemon waiting, not the sign-in.
 //
 // Version 1 was JSON; its bodies begin with '{'. A daemon obeys a version-1
 // stop, and answers any other version-1 request with a version-1 error that
@@ -92,6 +112,10 @@ const (
 	OpList   byte = 'l'
 	OpLock   byte = 'k'
 	OpStop   byte = 's'
+
+	OpStartSignIn    byte = 'i'
+	OpWaitSignIn     byte = 'w'
+	OpPendingSignIns byte = 'c'
 )
 
 // Request is one client request.
@@ -99,7 +123,8 @@ type Request struct {
 	Op     byte
 	Origin string
 	Login  string
-	Token  *store.Token // put only
+	Token  *store.Token         // put only
+	SignIn *store.SignInRequest // start only
 
 	legacy bool // of version 1, to be answered in version 1
 }
@@ -110,13 +135,17 @@ const (
 	statusNotFound byte = 'n'
 	statusStale    byte = 's'
 	statusError    byte = 'e'
+	statusSignIns  byte = 'i'
+	statusFailed   byte = 'f'
+	statusNoSignIn byte = 'u'
 )
 
 // Response is the daemon's answer to one request.
 type Response struct {
-	Status byte
-	Error  string
-	Tokens []store.Token
+	Status  byte
+	Error   string // error, failed
+	Tokens  []store.Token
+	SignIns []store.SignIn
 }
 
 var (
@@ -124,7 +153,12 @@ var (
 	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
 	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
 	errBadEncoding  = errors.New("request is malformed")
+	errUnknownOp    = errors.New("unknown op")
 )
+
+// unknownOpRefusal is how a daemon of version 2 answers an op it does not
+// know: an older one, for the ops added since.
+var unknownOpRefusal = "bad request: " + errUnknownOp.Error()
 
 // Version 1 bodies, byte for byte as version-1 programs wrote them.
 const (
@@ -140,7 +174,9 @@ func encodeRequest(req Request) []byte {
 	switch req.Op {
 	case OpPut:
 		e.token(req.Token)
-	case OpList, OpStop:
+	case OpStartSignIn:
+		e.signInRequest(req.SignIn)
+	case OpList, OpStop, OpPendingSignIns:
 	default:
 		e.str(req.Origin)
 		e.str(req.Login)
@@ -174,21 +210,27 @@ func DecodeRequest(r io.Reader) (Request, error) {
 	req := Request{Op: body[1]}
 	d := decoder{b: body[2:]}
 	switch req.Op {
-	case OpGet, OpDelete, OpLock:
+	case OpGet, OpDelete, OpLock, OpWaitSignIn:
 		req.Origin, req.Login = d.str(), d.str()
 	case OpPut:
 		req.Token = d.token()
-	case OpList:
+	case OpStartSignIn:
+		req.SignIn = d.signInRequest()
+	case OpList, OpPendingSignIns:
 	default:
-		return Request{}, errors.New("unknown op")
+		return Request{}, errUnknownOp
 	}
 	if err := d.end(); err != nil {
 		return Request{}, err
 	}
 	switch req.Op {
-	case OpGet, OpDelete, OpLock:
+	case OpGet, OpDelete, OpLock, OpWaitSignIn:
 		if req.Origin == "" {
 			return Request{}, fmt.Errorf("%s request without origin", opName(req.Op))
+		}
+	case OpStartSignIn:
+		if req.SignIn.Origin == "" || req.SignIn.ClientID == "" {
+			return Request{}, errors.New("sign-in request without origin or client id")
 		}
 	case OpPut:
 		if req.Token.Origin == "" || req.Token.AccessToken == "" {
@@ -206,6 +248,8 @@ func opName(op byte) string {
 		return "delete"
 	case OpLock:
 		return "lock"
+	case OpWaitSignIn:
+		return "wait"
 	}
 	return fmt.Sprintf("op %q", op)
 }
@@ -220,8 +264,13 @@ func encodeResponse(resp Response) []byte {
 		for i := range resp.Tokens {
 			e.token(&resp.Tokens[i])
 		}
-	case statusError:
+	case statusError, statusFailed:
 		e.str(resp.Error)
+	case statusSignIns:
+		e.uvarint(uint64(len(resp.SignIns)))
+		for i := range resp.SignIns {
+			e.signIn(&resp.SignIns[i])
+		}
 	}
 	return e.frame()
 }
@@ -257,9 +306,17 @@ func parseResponse(body []byte) (Response, error) {
 				resp.Tokens[i] = *d.token()
 			}
 		}
-	case statusError:
+	case statusError, statusFailed:
 		resp.Error = d.str()
-	case statusNotFound, statusStale:
+	case statusSignIns:
+		n := d.count()
+		if n > 0 {
+			resp.SignIns = make([]store.SignIn, n)
+			for i := range resp.SignIns {
+				resp.SignIns[i] = d.signIn()
+			}
+		}
+	case statusNotFound, statusStale, statusNoSignIn:
 	default:
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
@@ -350,6 +407,33 @@ func (e *encoder) token(t *store.Token) {
 	e.strs(t.Reach.Accounts)
 	e.strs(t.Reach.Repos)
 	e.uvarint(uint64(t.Reach.Omitted))
+}
+
+func (e *encoder) flag(b bool) {
+	if b {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
+func (e *encoder) signInRequest(r *store.SignInRequest) {
+	e.str(r.Origin)
+	e.str(r.Login)
+	e.str(r.ClientID)
+	e.varint(int64(r.MinLifetime))
+	e.flag(r.Refresh)
+	e.varint(int64(r.RefreshFor))
+}
+
+func (e *encoder) signIn(s *store.SignIn) {
+	e.str(s.Origin)
+	e.str(s.Login)
+	e.str(s.UserCode)
+	e.str(s.VerificationURI)
+	e.time(s.Expiry)
+	e.flag(s.OffServer)
+	e.str(s.Ended)
 }
 
 // decoder reads what an encoder wrote. The first error sticks: later reads
@@ -470,6 +554,40 @@ func (d *decoder) token() *store.Token {
 		d.fail()
 	}
 	return t
+}
+
+func (d *decoder) flag() bool {
+	switch d.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.fail()
+	return false
+}
+
+func (d *decoder) signInRequest() *store.SignInRequest {
+	return &store.SignInRequest{
+		Origin:      d.str(),
+		Login:       d.str(),
+		ClientID:    d.str(),
+		MinLifetime: time.Duration(d.varint()),
+		Refresh:     d.flag(),
+		RefreshFor:  time.Duration(d.varint()),
+	}
+}
+
+func (d *decoder) signIn() store.SignIn {
+	return store.SignIn{
+		Origin:          d.str(),
+		Login:           d.str(),
+		UserCode:        d.str(),
+		VerificationURI: d.str(),
+		Expiry:          d.time(),
+		OffServer:       d.flag(),
+		Ended:           d.str(),
+	}
 }
 
 // end reports a decoding error, or bytes left over.

@@ -87,10 +87,13 @@ func TestDecodeRequest(t *testing.T) {
 		{"list", Request{Op: OpList}},
 		{"lock", Request{Op: OpLock, Origin: "https://github.com", Login: "octocat"}},
 		{"stop", Request{Op: OpStop}},
+		{"start a sign-in", Request{Op: OpStartSignIn, SignIn: fullSignInRequest()}},
+		{"wait for a sign-in", Request{Op: OpWaitSignIn, Origin: "https://github.com"}},
+		{"pending sign-ins", Request{Op: OpPendingSignIns}},
 	}
 	for _, tc := range good {
 		req, err := DecodeRequest(bytes.NewReader(encodeRequest(tc.req)))
-		if err != nil || req.Op != tc.req.Op || req.Origin != tc.req.Origin || req.Login != tc.req.Login {
+		if err != nil || req.Op != tc.req.Op || req.Origin != tc.req.Origin || req.Login != tc.req.Login || !reflect.DeepEqual(req.SignIn, tc.req.SignIn) {
 			t.Errorf("%s: DecodeRequest = %+v, %v", tc.name, req, err)
 		}
 	}
@@ -102,6 +105,7 @@ func TestDecodeRequest(t *testing.T) {
 		}
 	}
 
+	signInBody := encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{Origin: "o", ClientID: "c"}})[4:]
 	get := encodeRequest(good[0].req)
 	put := encodeRequest(good[2].req)
 	future := bytes.Clone(get)
@@ -128,6 +132,12 @@ func TestDecodeRequest(t *testing.T) {
 		{"lock without origin", encodeRequest(Request{Op: OpLock}), "without origin"},
 		{"put without secret", encodeRequest(Request{Op: OpPut, Token: &store.Token{Origin: "https://github.com"}}), "without token, origin or access token"},
 		{"put without origin", encodeRequest(Request{Op: OpPut, Token: &store.Token{AccessToken: "ghu_x"}}), "without token, origin or access token"},
+		{"wait without origin", encodeRequest(Request{Op: OpWaitSignIn, Login: "octocat"}), "wait request without origin"},
+		{"sign-in without origin", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{ClientID: "Iv23li"}}), "without origin or client id"},
+		{"sign-in without client id", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{Origin: "https://github.com"}}), "without origin or client id"},
+		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-2]) + "\x02\x00"), "malformed"},
+		{"sign-in cut short", frame(string(signInBody[:len(signInBody)-1])), "malformed"},
+		{"pending with data", frame("\x02c\x00"), "malformed"},
 	}
 	for _, tc := range bad {
 		_, err := DecodeRequest(bytes.NewReader(tc.input))
@@ -144,6 +154,56 @@ func TestDecodeRequestErrorHidesToken(t *testing.T) {
 	for _, input := range [][]byte{rawFrame(string(body) + "x"), rawFrame(string(body[:len(body)-1]))} {
 		if _, err := DecodeRequest(bytes.NewReader(input)); err == nil || strings.Contains(err.Error(), "SECRET") {
 			t.Fatalf("DecodeRequest of a bad put = %v; want an error that does not quote the token", err)
+		}
+	}
+}
+
+func fullSignInRequest() *store.SignInRequest {
+	return &store.SignInRequest{
+		Origin:      "https://ghes.example.test:8443",
+		Login:       "Octo-Cat",
+		ClientID:    "Iv23liTestClient",
+		MinLifetime: 5 * time.Minute,
+		Refresh:     true,
+		RefreshFor:  180 * 24 * time.Hour,
+	}
+}
+
+func fullSignIn(code string) store.SignIn {
+	return store.SignIn{
+		Origin:          "https://ghes.example.test:8443",
+		Login:           "Octo-Cat",
+		UserCode:        code,
+		VerificationURI: "https://ghes.example.test:8443/login/device",
+		Expiry:          time.Date(2026, 11, 30, 7, 8, 9, 123456789, time.UTC),
+		OffServer:       true,
+		Ended:           "the sign-in code WXYZ-0000 expired before it was entered",
+	}
+}
+
+func TestSignInResponseRoundTrip(t *testing.T) {
+	for _, want := range []Response{
+		{Status: statusSignIns},
+		{Status: statusSignIns, SignIns: []store.SignIn{fullSignIn("ABCD-1234")}},
+		{Status: statusSignIns, SignIns: []store.SignIn{fullSignIn("ABCD-1234"), {Origin: "o"}}},
+		{Status: statusFailed, Error: "access denied"},
+		{Status: statusNoSignIn},
+	} {
+		got, err := decodeResponse(bytes.NewReader(encodeResponse(want)))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("round trip of %+v gave %+v, %v", want, got, err)
+		}
+	}
+	for _, body := range []string{"\x02i", "\x02i\x01", "\x02i\x05\x00", "\x02f", "\x02u\x00"} {
+		if _, err := decodeResponse(bytes.NewReader(frame(body))); err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("decodeResponse(%q) = %v; want malformed", body, err)
+		}
+	}
+	// Cut anywhere, a sign-in answer is refused, never misread.
+	full := encodeResponse(Response{Status: statusSignIns, SignIns: []store.SignIn{fullSignIn("ABCD-1234")}})[4:]
+	for n := 2; n < len(full); n++ {
+		if _, err := parseResponse(full[:n]); err == nil {
+			t.Fatalf("a sign-in answer cut to %d of %d bytes was accepted", n, len(full))
 		}
 	}
 }
@@ -190,6 +250,9 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add(encodeRequest(Request{Op: OpGet, Origin: "https://github.com"}))
 	f.Add(encodeRequest(Request{Op: OpPut, Token: &tk}))
 	f.Add(encodeRequest(Request{Op: OpLock, Origin: "o", Login: "l"}))
+	f.Add(encodeRequest(Request{Op: OpStartSignIn, SignIn: fullSignInRequest()}))
+	f.Add(encodeRequest(Request{Op: OpWaitSignIn, Origin: "o"}))
+	f.Add(encodeRequest(Request{Op: OpPendingSignIns}))
 	f.Add(frame(`{"v":1,"op":"stop"}`))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -210,6 +273,28 @@ func FuzzDecodeRequest(f *testing.F) {
 		again, err := DecodeRequest(bytes.NewReader(encodeRequest(req)))
 		if err != nil || !reflect.DeepEqual(again, req) {
 			t.Fatalf("re-encoding an accepted request gave %+v, %v", again, err)
+		}
+	})
+}
+
+// FuzzParseResponse feeds the client's decoder what a daemon, or anything
+// else on the socket, might send: it refuses or decodes, never panics, and
+// what it accepts survives another trip unchanged.
+func FuzzParseResponse(f *testing.F) {
+	tk := fullToken()
+	f.Add(encodeResponse(Response{Status: statusOK, Tokens: []store.Token{tk}})[4:])
+	f.Add(encodeResponse(Response{Status: statusSignIns, SignIns: []store.SignIn{fullSignIn("ABCD-1234")}})[4:])
+	f.Add(encodeResponse(Response{Status: statusFailed, Error: "access denied"})[4:])
+	f.Add(encodeResponse(Response{Status: statusNoSignIn})[4:])
+	f.Add([]byte(`{"v":1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		resp, err := parseResponse(body)
+		if err != nil {
+			return
+		}
+		again, err := parseResponse(encodeResponse(resp)[4:])
+		if err != nil || !reflect.DeepEqual(again, resp) {
+			t.Fatalf("re-encoding an accepted response gave %+v, %v", again, err)
 		}
 	})
 }
