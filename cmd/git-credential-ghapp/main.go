@@ -144,7 +144,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				Hidden: true,
 				Flags:  []cli.Flag{&cli.DurationFlag{Name: "idle-exit", Value: 30 * time.Second, Hidden: true}},
 				Action: func(c *cli.Context) error {
-					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew, Reach: h.Reach})
+					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew, Reach: h.Reach, SignIn: h.RunSignIn})
 				},
 			},
 			setupCommand(h, clientIDFlag),

@@ -99,19 +99,28 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	if s.ClientID == "" {
 		return noClientID(o)
 	}
-	bg := backgroundSignIns(st.Store, s)
-	switch {
-	case !s.Interactive && bg == nil:
+	// With the memory daemon the sign-in is the daemon's: it goes on when
+	// this command ends, and other commands join it. A store that cannot
+	// (files, an older daemon) leaves it to this command.
+	if bg := backgroundSignIns(st.Store, s); bg != nil {
+		if !s.Interactive {
+			err := h.signInLater(ctx, bg, o, s, req.Username)
+			if !errors.Is(err, store.ErrNoBackgroundSignIn) {
+				return err
+			}
+		} else {
+			tok, err := h.signInThrough(ctx, bg, o, s, req.Username)
+			if err == nil {
+				return h.answer(req, tok)
+			}
+			if !errors.Is(err, store.ErrNoBackgroundSignIn) {
+				return err
+			}
+		}
+	}
+	if !s.Interactive {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.HostPort(), hostFlag(o))
 		return h.quit()
-	case !s.Interactive:
-		return h.signInLater(ctx, bg, o, s, req.Username)
-	case bg != nil:
-		tok, err := h.signInThrough(ctx, bg, o, s, req.Username)
-		if err != nil {
-			return err
-		}
-		return h.answer(req, tok)
 	}
 
 	// Only a sign-in is worth interrupting cleanly; arming this costs a
