@@ -277,7 +277,10 @@ func TestWebPageInABrowser(t *testing.T) {
 	browser.Do(t, ctx, "sign out",
 		chromedp.Click(chromedp.CSS(account+` button[data-action="signout"]`)),
 		browser.WaitJS(`document.querySelectorAll('.account').length === 0`))
-	if out, _, _ := e.helper(e.hostLine(), "get"); strings.Contains(out, "password=") {
-		t.Error("a token is still kept after signing out on the page")
+	if st, _ := e.ghapp("status", "--json"); !strings.Contains(st, `"accounts": []`) {
+		t.Errorf("an account is still kept after signing out on the page:\n%s", st)
+	}
+	if got := e.srv.Requests("/api/v3/credentials/revoke"); got != 1 {
+		t.Errorf("%d revocations, want 1", got)
 	}
 }
