@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +27,13 @@ import (
 
 // contender is one program answering git's get.
 type contender struct {
-	name string // the metric name: <name>-ms
-	argv []string
-	env  []string
-	want string          // a line its answer must hold, so that only real hits are timed
-	took []time.Duration // wall clock, start to exit
-	cpu  []time.Duration // user and system time of the process and its children
+	name  string // the metric name: <name>-ms
+	argv  []string
+	env   []string
+	want  string          // a line its answer must hold, so that only real hits are timed
+	stdin string          // git's request; "" for the plain one
+	took  []time.Duration // wall clock, start to exit
+	cpu   []time.Duration // user and system time of the process and its children
 }
 
 // BenchmarkCacheHit times one get of https://github.com, answered from a
@@ -51,9 +54,9 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	helper := filepath.Join(binDir, "git-credential-ghapp")
 	bins := b.TempDir()
-	floor := goBuild(b, bins, "./testdata/floor")
-	bare := goBuild(b, bins, "./testdata/bare")
-	libs := goBuild(b, bins, "./testdata/libs")
+	floor := goBuild(b, bins, "../../testdata/bench/floor")
+	bare := goBuild(b, bins, "../../testdata/bench/bare")
+	libs := goBuild(b, bins, "../../testdata/bench/libs")
 
 	home := b.TempDir()
 	base := []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "GIT_CONFIG_NOSYSTEM=1", "LANG=C"}
@@ -80,6 +83,22 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 	b.Cleanup(func() { mem.Stop() })
 	if err := mem.Put(tok); err != nil {
+		b.Fatalf("priming the memory store: %v", err)
+	}
+	// A token whose reach is long out of date, on a server whose API takes
+	// connections and never answers: a hit must not wait for it.
+	hang := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	b.Cleanup(func() { close(hang); api.Close() })
+	stale := tok
+	stale.Origin, stale.API = "https://stale.example.com", api.URL
+	stale.Reach = &store.Reach{Checked: time.Now().Add(-24 * time.Hour), AppSlug: "bench", Repos: []string{"octocat/hello"}}
+	if err := mem.Put(stale); err != nil {
 		b.Fatalf("priming the memory store: %v", err)
 	}
 	files, err := tmpfs.Open(fileDir, false)
@@ -117,16 +136,21 @@ func BenchmarkCacheHit(b *testing.B) {
 		{name: "bare", argv: []string{bare, "get"}, env: base, want: "password=floor\n"},
 		{name: "libs", argv: []string{libs, "get"}, env: base, want: "password=floor\n"},
 		{name: "viagit", argv: []string{git, "credential-ghapp", "get"}, env: helperEnv("memory", memDir), want: password},
+		{name: "stale", argv: []string{helper, "get"}, env: helperEnv("memory", memDir), want: password,
+			stdin: "protocol=https\nhost=stale.example.com\npath=octocat/hello.git\n\n"},
 	}
 	// One untimed round: every answer is checked before any is timed, and
 	// the binaries are in the page cache.
 	for _, c := range cs {
-		c.run(b, request)
+		if c.stdin == "" {
+			c.stdin = request
+		}
+		c.run(b)
 		c.took, c.cpu = nil, nil
 	}
 	for b.Loop() {
 		for _, i := range mrand.Perm(len(cs)) {
-			cs[i].run(b, request)
+			cs[i].run(b)
 		}
 	}
 	b.StopTimer()
@@ -145,16 +169,16 @@ func BenchmarkCacheHit(b *testing.B) {
 		b.ReportMetric(cpu, c.name+"-cpu-ms")
 	}
 	b.Log(strings.TrimSuffix(table.String(), "\n"))
-	for _, r := range [][2]string{{"memory", "cache"}, {"tmpfs", "cache"}, {"memory", "floor"}, {"tmpfs", "floor"}, {"memory", "libs"}, {"tmpfs", "libs"}, {"floor", "cache"}} {
+	for _, r := range [][2]string{{"memory", "cache"}, {"tmpfs", "cache"}, {"memory", "floor"}, {"tmpfs", "floor"}, {"memory", "libs"}, {"tmpfs", "libs"}, {"memory", "tmpfs"}, {"stale", "memory"}, {"floor", "cache"}} {
 		b.ReportMetric(med[r[0]]/med[r[1]], r[0]+"/"+r[1])
 	}
 	b.ReportMetric(0, "ns/op") // a round of seven programs means nothing
 }
 
 // run starts c once, checks its answer and records what it took.
-func (c *contender) run(b *testing.B, stdin string) {
+func (c *contender) run(b *testing.B) {
 	start := time.Now()
-	out, cpu, err := runOnce(c.argv, c.env, stdin)
+	out, cpu, err := runOnce(c.argv, c.env, c.stdin)
 	took := time.Since(start)
 	if err != nil {
 		b.Fatalf("%s: %v", c.name, err)
