@@ -641,3 +641,36 @@ func TestTableCloseEndsBackgroundWork(t *testing.T) {
 		t.Fatal("a closed table does not say exit")
 	}
 }
+
+// ghapp.refresh survives hits whose reach is stale: the lookups they start
+// keep the refresh token, and the token is renewed before it expires.
+func TestTableRefreshSurvivesStaleReach(t *testing.T) {
+	r, f := newFakeRenewer(), newFakeReach()
+	tb, clock := newTestTable(t, tableOptions{Refresh: r.refresh, Reach: f.reach, ReachTTL: 5 * time.Minute})
+	t0 := clock.Now()
+	tk := refreshable(t0, "ghu_a", 30*24*time.Hour)
+	tk.Reach = &store.Reach{Checked: t0.Add(-time.Hour), Repos: []string{"octocat/hello"}}
+	mustPutT(t, tb, tk)
+	for range 5 { // hits over the next 6h40m, each with the reach stale
+		wantGetT(t, tb, "octocat", "ghu_a")
+		f.called(t)
+		f.results <- reachResult{r: &store.Reach{Checked: clock.Now(), Repos: []string{"octocat/hello"}}}
+		tb.wait()
+		if k, _ := kept(tb, "octocat"); k.RefreshToken != "ghr_ghu_a" {
+			t.Fatal("a reach lookup lost the refresh token")
+		}
+		clock.Advance(80 * time.Minute)
+		tb.Next()
+	}
+	// Shortly before the expiry: the renewal, with the refresh token.
+	clock.Set(tk.Expiry.Add(-6 * time.Minute))
+	tb.Next()
+	if renewing := r.called(t); renewing.RefreshToken != "ghr_ghu_a" {
+		t.Fatalf("renewal started with refresh token %q", renewing.RefreshToken)
+	}
+	fresh := refreshable(clock.Now(), "ghu_b", 0)
+	fresh.RefreshUntil = tk.RefreshUntil
+	r.results <- renewal{t: fresh}
+	tb.wait()
+	wantGetT(t, tb, "octocat", "ghu_b")
+}
