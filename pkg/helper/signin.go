@@ -174,7 +174,7 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 		return store.Token{}, err
 	}
 	now := h.now()
-	expiry := h.capExpiry(ot.Expiry, now, true)
+	expiry := capExpiry(ot.Expiry, now)
 	api := &githubapi.Client{API: ep.API, Token: ot.AccessToken, HTTP: h.HTTP}
 	user, err := api.User(ctx)
 	if err != nil {
@@ -215,6 +215,11 @@ func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, clientID strin
 // signedIn says in one line who signed in, for how long, and where they
 // can push.
 func (h *Helper) signedIn(w io.Writer, o origin.Origin, tok store.Token) {
+	if tok.Expiry.Equal(tok.Minted.Add(MaxTokenLife)) {
+		// Said here, not where the token was minted: that may be the
+		// daemon, whose output nobody reads.
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: the GitHub App hands out tokens that never expire (or outlive %s); this helper forgets them after %s. Turn on \"Expire user authorization tokens\" in the app's settings.\n", MaxTokenLife, MaxTokenLife)
+	}
 	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), tok.Login, Hours(tok.Expiry.Sub(h.now())), tok.Expiry.Local().Format("15:04 MST"))
 	if tok.Reach != nil {
 		done += "; " + reach.Summary(tok.Reach, tok.Login, o.Endpoints().Web)
@@ -223,13 +228,11 @@ func (h *Helper) signedIn(w io.Writer, o origin.Origin, tok store.Token) {
 }
 
 // capExpiry holds a token's expiry to MaxTokenLife from now, whatever the
-// server said; warn says so when the server gave none (the app's "Expire
-// user authorization tokens" is off).
-func (h *Helper) capExpiry(expiry, now time.Time, warn bool) time.Time {
+// server said. A capped token expires exactly MaxTokenLife after it was
+// minted, which is how signedIn tells one from the server's own 8 hours
+// (measured from the answer's arrival, a moment before minting).
+func capExpiry(expiry, now time.Time) time.Time {
 	limit := now.Add(MaxTokenLife)
-	if expiry.IsZero() && warn {
-		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: the GitHub App hands out tokens that never expire; this helper forgets it after %s. Turn on \"Expire user authorization tokens\" in the app's settings.\n", MaxTokenLife)
-	}
 	if expiry.IsZero() || expiry.After(limit) {
 		return limit
 	}
@@ -268,7 +271,7 @@ func (h *Helper) Renew(ctx context.Context, t store.Token) (store.Token, error) 
 	}
 	now := h.now()
 	t.AccessToken, t.RefreshToken = ot.AccessToken, ot.RefreshToken
-	t.Expiry, t.Minted = h.capExpiry(ot.Expiry, now, false), now
+	t.Expiry, t.Minted = capExpiry(ot.Expiry, now), now
 	return t, nil
 }
 

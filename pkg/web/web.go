@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
@@ -86,7 +87,11 @@ const (
 //go:embed assets
 var assets embed.FS
 
-var page = template.Must(template.ParseFS(assets, "assets/index.html"))
+// page is parsed on first use: the binary serves git far more often than
+// this page, and every git command would pay for parsing it at start-up.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(assets, "assets/index.html"))
+})
 
 // static are the files the page loads, by request path.
 var static = map[string]struct{ file, kind string }{
@@ -321,7 +326,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 		data.Hosts = append(data.Hosts, hostButton{URL: safetext.Line(u), Label: hostLabel(u)})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := page.Execute(w, data); err != nil {
+	if err := page().Execute(w, data); err != nil {
 		// Headers are gone; the page is cut short, which the person sees.
 		return
 	}

@@ -297,7 +297,9 @@ func (tb *table) expireSignIns(now time.Time) {
 }
 
 func (si *signIn) expired() error {
-	return fmt.Errorf("the sign-in code %s expired before it was entered", si.code.UserCode)
+	// The device flow's own words for it, so that a person reads one
+	// message for one thing, whichever process noticed first.
+	return errors.New("device code expired before it was entered; run the git command again for a new code")
 }
 
 // nextSignIns ends what is due among the sign-ins (codes expired, flows
