@@ -668,7 +668,7 @@ func parseSources(t *testing.T) []source {
 			}
 			if d.IsDir() {
 				switch d.Name() {
-				case "testdata", "githubtest", "gitlabtest", "reliabilitytest", "storetest", "testsupport":
+				case "testdata", "githubtest", "gitlabtest", "standin", "reliabilitytest", "storetest", "testsupport":
 					return filepath.SkipDir
 				}
 				return nil

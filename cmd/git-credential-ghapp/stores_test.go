@@ -5,7 +5,6 @@ package main
 // owner dies, and a memory daemon that is killed.
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
 func TestThirtyConcurrentLsRemote(t *testing.T) {
@@ -51,24 +51,24 @@ func TestThirtyConcurrentLsRemote(t *testing.T) {
 
 // startGet starts `git-credential-ghapp get` for the stand-in without
 // waiting for it.
-func (e *env) startGet() (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func (e *env) startGet() (*exec.Cmd, *testsupport.SyncBuffer, *testsupport.SyncBuffer) {
 	e.t.Helper()
 	return e.startHelperWith(e.hostLine(), "get")
 }
 
 // startHelper starts the helper with args and no input, without waiting.
-func (e *env) startHelper(args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func (e *env) startHelper(args ...string) (*exec.Cmd, *testsupport.SyncBuffer, *testsupport.SyncBuffer) {
 	e.t.Helper()
 	return e.startHelperWith("", args...)
 }
 
-func (e *env) startHelperWith(stdin string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func (e *env) startHelperWith(stdin string, args ...string) (*exec.Cmd, *testsupport.SyncBuffer, *testsupport.SyncBuffer) {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(e.bin, "git-credential-ghapp"), args...)
 	cmd.Dir = e.work
 	cmd.Env = e.environ()
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb syncBuffer
+	var out, errb testsupport.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -78,24 +78,6 @@ func (e *env) startHelperWith(stdin string, args ...string) (*exec.Cmd, *syncBuf
 	timer := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
 	e.t.Cleanup(func() { timer.Stop() })
 	return cmd, &out, &errb
-}
-
-// syncBuffer is read by the test while the process still writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitFor polls cond until it holds, failing the test after a generous bound.
@@ -121,7 +103,7 @@ func TestWaiterTakesOverWhenTheFlowOwnerDies(t *testing.T) {
 		const n = 5
 		type result struct {
 			cmd       *exec.Cmd
-			out, errb *syncBuffer
+			out, errb *testsupport.SyncBuffer
 		}
 		var waiters []result
 		for range n {
@@ -227,7 +209,7 @@ func TestKilledCommandLeavesTheCodeToJoin(t *testing.T) {
 	const n = 5
 	type result struct {
 		cmd       *exec.Cmd
-		out, errb *syncBuffer
+		out, errb *testsupport.SyncBuffer
 	}
 	var waiters []result
 	code := e.srv.PendingCodes()[0]

@@ -9,22 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// isolate gives the test a HOME of its own and no system config, and clears
-// every variable that could change a setting.
-func isolate(t *testing.T) {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	for _, v := range []string{"GHAPP_CLIENT_ID", "GH_SCOPED_CREDS_CLIENT_ID", "GHAPP_STORE", "GIT_TERMINAL_PROMPT", "GIT_DIR", "GIT_CONFIG_PARAMETERS"} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
-	t.Chdir(home)
-}
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
+)
 
 func gitSet(t *testing.T, kv ...string) {
 	t.Helper()
@@ -36,7 +23,7 @@ func gitSet(t *testing.T, kv ...string) {
 }
 
 func TestDefaults(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	s, err := Load("https://github.com", "", true)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +35,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestClientIDPrecedence(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	gitSet(t, "ghapp.clientId", "Iv1.config")
 	check := func(flag, want string) {
 		t.Helper()
@@ -66,7 +53,7 @@ func TestClientIDPrecedence(t *testing.T) {
 }
 
 func TestOnlyURLSpecificClientIDServesOtherHosts(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	gitSet(t, "ghapp.clientId", "Iv1.plain", "ghapp.https://ghe.example.com.clientId", "Iv1.ghe")
 	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
 
@@ -97,7 +84,7 @@ func TestOnlyURLSpecificClientIDServesOtherHosts(t *testing.T) {
 }
 
 func TestURLMatchedSettings(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	gitSet(t, "ghapp.minLifetime", "5m", "ghapp.http://127.0.0.1:9.minLifetime", "10s",
 		"ghapp.http://127.0.0.1:9.clientId", "Iv1.local", "ghapp.interactive", "no",
 		"ghapp.allowDiskStore", "yes", "ghapp.store", "tmpfs", "ghapp.refresh", "true", "ghapp.refreshFor", "36h")
@@ -120,7 +107,7 @@ func TestURLMatchedSettings(t *testing.T) {
 }
 
 func TestTerminalPromptOff(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	t.Setenv("GIT_TERMINAL_PROMPT", "0")
 	if s, _ := Load("https://github.com", "", true); s.Interactive {
 		t.Error("GIT_TERMINAL_PROMPT=0 left the helper interactive")
@@ -128,7 +115,7 @@ func TestTerminalPromptOff(t *testing.T) {
 }
 
 func TestValuelessBooleanIsTrue(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	gitSet(t, "ghapp.interactive", "false")
 	cfg := filepath.Join(os.Getenv("HOME"), ".gitconfig")
 	data, _ := os.ReadFile(cfg)
@@ -141,7 +128,7 @@ func TestValuelessBooleanIsTrue(t *testing.T) {
 
 func TestBadValues(t *testing.T) {
 	for _, kv := range [][2]string{{"ghapp.refreshFor", "a week"}, {"ghapp.refresh", "perhaps"}, {"ghapp.minLifetime", "soon"}, {"ghapp.minLifetime", "-5s"}, {"ghapp.interactive", "maybe"}, {"ghapp.allowDiskStore", "2"}, {"ghapp.backgroundSignIn", "sometimes"}} {
-		isolate(t)
+		testsupport.Isolate(t)
 		gitSet(t, kv[0], kv[1])
 		_, err := Load("https://github.com", "", true)
 		if err == nil || !strings.Contains(err.Error(), kv[0]) || strings.Contains(err.Error(), "\n") {
@@ -151,7 +138,7 @@ func TestBadValues(t *testing.T) {
 }
 
 func TestBrokenConfigFile(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	os.WriteFile(filepath.Join(os.Getenv("HOME"), ".gitconfig"), []byte("[ghapp\nclientId = x\n"), 0o644)
 	_, err := Load("https://github.com", "", true)
 	if err == nil || !strings.Contains(err.Error(), "git config") || strings.Contains(err.Error(), "\n") {
@@ -160,7 +147,7 @@ func TestBrokenConfigFile(t *testing.T) {
 }
 
 func TestClientID(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	if got := ClientID("", ""); got != "" {
 		t.Errorf("nothing set: %q", got)
 	}
@@ -181,7 +168,7 @@ func TestClientID(t *testing.T) {
 }
 
 func TestBackgroundSignInAndWebURL(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	s, err := Load("https://github.com", "", true)
 	if err != nil || !s.BackgroundSignIn || s.WebURL != "" {
 		t.Fatalf("defaults: %+v %v", s, err)
@@ -194,7 +181,7 @@ func TestBackgroundSignInAndWebURL(t *testing.T) {
 }
 
 func TestServedHosts(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	gitSet(t, "ghapp.clientId", "Iv1.plain", "ghapp.https://ghe.example.com.clientId", "Iv1.ghe", "ghapp.http://127.0.0.1:9.clientId", "Iv1.local", "ghapp.https://ghe.example.com.minLifetime", "5m")
 	hosts, err := ServedHosts(context.Background())
 	want := []string{"https://github.com", "https://ghe.example.com", "http://127.0.0.1:9"}

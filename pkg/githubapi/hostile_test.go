@@ -30,12 +30,12 @@ func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int32) {
 // Every call that carries the token refuses every kind of redirect, even
 // when the caller's client would follow it.
 func TestRedirectsAreNotFollowed(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	s.Install("octocat", "acme", "acme/site")
 	if err := s.AddRepo("acme/site"); err != nil {
 		t.Fatal(err)
 	}
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	insts, _, err := api.Installations(context.Background())
 	if err != nil || len(insts) != 1 {
 		t.Fatalf("installations %v, err %v", insts, err)
@@ -94,11 +94,11 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 
 // A listing's second page that redirects is refused too.
 func TestRedirectOnALaterPage(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	for i := range 3 {
 		s.Install("octocat", fmt.Sprintf("org-%d", i))
 	}
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	other, hits := elsewhere(t)
 	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/api/v3/user/installations" {

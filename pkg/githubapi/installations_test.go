@@ -2,81 +2,33 @@ package githubapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
 )
 
-// clock is the stand-in's clock, moved by tests instead of waited for.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newServer(t *testing.T) (*githubtest.Server, *clock) {
+func newServer(t *testing.T) *githubtest.Server {
 	t.Helper()
-	c := &clock{now: time.Now()}
-	s := githubtest.NewServer(githubtest.Options{Interval: 1, Now: c.Now})
+	s := githubtest.NewServer(githubtest.Options{Interval: 1})
 	t.Cleanup(s.Close)
-	return s, c
+	return s
 }
 
-// signIn runs the device flow by hand as login and returns an API client
-// holding the token.
-func signIn(t *testing.T, s *githubtest.Server, c *clock, login string) *Client {
+// signIn returns an API client holding a token of login's.
+func signIn(t *testing.T, s *githubtest.Server, login string) *Client {
 	t.Helper()
-	s.AutoApprove(login)
-	code := postForm(t, s.URL+"/login/device/code", url.Values{"client_id": {s.ClientID()}})
-	c.advance(time.Second)
-	tok := postForm(t, s.URL+"/login/oauth/access_token", url.Values{
-		"client_id":   {s.ClientID()},
-		"device_code": {code["device_code"].(string)},
-		"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
-	})
-	access, _ := tok["access_token"].(string)
-	if access == "" {
-		t.Fatalf("sign-in as %s failed: %v", login, tok["error"])
-	}
-	return &Client{API: s.URL + "/api/v3", Token: access}
-}
-
-func postForm(t *testing.T, u string, form url.Values) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	access, err := s.SignIn(login)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatalf("POST %s: %v", u, err)
-	}
-	return m
+	return &Client{API: s.URL + "/api/v3", Token: access}
 }
 
 // addRepos creates owner/r000… in parallel: each is a real repository.
@@ -104,7 +56,7 @@ func addRepos(t *testing.T, s *githubtest.Server, owner string, n int) {
 }
 
 func TestInstallationsAllAndSelected(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	for _, r := range []string{"octocat/hello", "octocat/notes", "acme/site"} {
 		if err := s.AddRepo(r); err != nil {
 			t.Fatal(err)
@@ -113,7 +65,7 @@ func TestInstallationsAllAndSelected(t *testing.T) {
 	mine := s.Install("octocat", "octocat", "hello")
 	org := s.Install("octocat", "acme")
 	s.Install("someone-else", "elsewhere") // not visible to octocat
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 
 	insts, cut, err := api.Installations(context.Background())
 	if err != nil || cut {
@@ -156,7 +108,7 @@ func TestInstallationsAllAndSelected(t *testing.T) {
 }
 
 func TestRepositoriesBeyondOnePage(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	const n = 101 // one more than a page holds
 	addRepos(t, s, "acme", n)
 	selected := make([]string, n)
@@ -164,7 +116,7 @@ func TestRepositoriesBeyondOnePage(t *testing.T) {
 		selected[i] = fmt.Sprintf("acme/r%03d", i)
 	}
 	id := s.Install("octocat", "acme", selected...)
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 
 	repos, cut, err := api.InstallationRepositories(context.Background(), id)
 	if err != nil || cut {
@@ -188,12 +140,12 @@ func TestRepositoriesBeyondOnePage(t *testing.T) {
 }
 
 func TestInstallationsBeyondOnePage(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	const n = 70
 	for i := range n {
 		s.Install("octocat", fmt.Sprintf("org-%03d", i))
 	}
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	// Pages of 30, as a server that ignores per_page would serve them.
 	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		q := r.URL.Query()
@@ -219,12 +171,12 @@ func TestInstallationsBeyondOnePage(t *testing.T) {
 // Past MaxInstallations the listing stops and says it was cut, without
 // asking for the next page.
 func TestInstallationsAreCapped(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	const n = MaxInstallations + 1
 	for i := range n {
 		s.Install("octocat", fmt.Sprintf("org-%03d", i))
 	}
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	insts, cut, err := api.Installations(context.Background())
 	if err != nil || !cut {
 		t.Fatalf("cut %v, err %v; want cut", cut, err)
@@ -238,7 +190,7 @@ func TestInstallationsAreCapped(t *testing.T) {
 }
 
 func TestBadTokenIsAStatusError(t *testing.T) {
-	s, _ := newServer(t)
+	s := newServer(t)
 	api := &Client{API: s.URL + "/api/v3", Token: "ghu_notissued000000000000000000000000"}
 	_, _, err := api.Installations(context.Background())
 	var se *StatusError
@@ -252,9 +204,9 @@ func TestBadTokenIsAStatusError(t *testing.T) {
 
 // A "next" link to another server must not get the token.
 func TestNextPageOnAnotherServerIsNotFollowed(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	s.Install("octocat", "acme")
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	var stolen atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stolen.Add(1)
@@ -277,9 +229,9 @@ func TestNextPageOnAnotherServerIsNotFollowed(t *testing.T) {
 }
 
 func TestEndlessPagesAreBounded(t *testing.T) {
-	s, c := newServer(t)
+	s := newServer(t)
 	s.Install("octocat", "acme")
-	api := signIn(t, s, c, "octocat")
+	api := signIn(t, s, "octocat")
 	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v3/user/installations" {
 			w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, r.URL.RequestURI()))

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
 func requireGit(t *testing.T) {
@@ -24,7 +26,7 @@ func requireGit(t *testing.T) {
 
 // gitServer serves octocat/hello-world (installed for octocat) and
 // octocat/private-notes (not installed), and returns octocat's token.
-func gitServer(t *testing.T, log *syncBuffer) (*Server, string) {
+func gitServer(t *testing.T, log *testsupport.SyncBuffer) (*Server, string) {
 	t.Helper()
 	opts := Options{}
 	if log != nil {
@@ -164,7 +166,7 @@ func (c *gitClient) run(dir string, args ...string) (string, bool) {
 
 func TestRealGitCloneAndPush(t *testing.T) {
 	requireGit(t)
-	var log syncBuffer
+	var log testsupport.SyncBuffer
 	s, tok := gitServer(t, &log)
 	chunkedPush := make(chan bool, 10)
 	s.Intercept(func(w http.ResponseWriter, r *http.Request) bool {

@@ -1,56 +1,20 @@
 package githubtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
-// fakeClock lets tests move time instead of waiting for it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a Log writer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newTestServer(t *testing.T, opts Options) (*Server, *fakeClock) {
+func newTestServer(t *testing.T, opts Options) (*Server, *testsupport.Clock) {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testsupport.NewClock()
 	opts.Now = clock.Now
 	s := NewServer(opts)
 	t.Cleanup(s.Close)
@@ -141,7 +105,7 @@ func poll(t *testing.T, s *Server, deviceCode string) map[string]string {
 }
 
 // signIn runs the device flow for login and returns the token answer.
-func signIn(t *testing.T, s *Server, clock *fakeClock, login string) map[string]string {
+func signIn(t *testing.T, s *Server, clock *testsupport.Clock, login string) map[string]string {
 	t.Helper()
 	s.AddUser(login)
 	device, user := requestCode(t, s)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
 var (
@@ -221,6 +223,26 @@ func TestAutoApprove(t *testing.T) {
 	}
 }
 
+func TestSignIn(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	tok, err := s.SignIn("octocat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := apiGet(t, s, "/api/v3/user", "Bearer "+tok); !strings.Contains(string(r.body), `"login":"octocat"`) {
+		t.Errorf("/user = %s", r.body)
+	}
+	if got := s.IssuedTokens(); !slices.Contains(got, tok) {
+		t.Errorf("IssuedTokens does not hold the signed-in token (%s)", redact(tok))
+	}
+	if n := s.DeviceCodesIssued(); n != 0 {
+		t.Errorf("SignIn issued %d device codes", n)
+	}
+	if _, err := s.SignIn(""); err == nil {
+		t.Error("SignIn(\"\") gave a token")
+	}
+}
+
 func TestApproveErrors(t *testing.T) {
 	s, _ := newTestServer(t, Options{})
 	s.AddUser("octocat")
@@ -428,7 +450,7 @@ func TestServersAreIndependent(t *testing.T) {
 }
 
 func TestLogNamesEventsButNoTokens(t *testing.T) {
-	var log syncBuffer
+	var log testsupport.SyncBuffer
 	s, clock := newTestServer(t, Options{Log: &log})
 	f := signIn(t, s, clock, "octocat")
 	postForm(t, s, "/login/oauth/access_token", url.Values{

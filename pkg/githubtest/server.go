@@ -11,7 +11,6 @@ package githubtest
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // DefaultClientID is the client ID a Server accepts unless Options.ClientID
@@ -122,18 +123,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, root, err := standin.Listen("githubtest", opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("githubtest: cannot listen on %s: %v", addr, err)
-	}
-	root, err := os.MkdirTemp("", "githubtest-")
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("githubtest: cannot create a temporary directory: %v", err)
+		return nil, err
 	}
 	s := &Server{
 		opts:          opts,

@@ -1,22 +1,12 @@
 package gitlabtest
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/cgi"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-)
 
-// maxBufferedBody bounds a chunked git request body, which the server reads
-// into memory because CGI needs its length.
-const maxBufferedBody = 64 << 20
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
+)
 
 // What GitLab answers git, which shows it as "remote: ...".
 const (
@@ -78,7 +68,7 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request, path, endpoin
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="GitLab"`)
 		}
-		gitError(w, status, msg)
+		standin.GitError(w, status, msg)
 	}
 	switch {
 	case badAuth:
@@ -113,13 +103,6 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request, path, endpoin
 	}
 }
 
-// gitError answers in text/plain, which git shows the user as "remote: ...".
-func gitError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, msg+"\n")
-}
-
 // backendHeaders are the only request headers git http-backend gets: CGI
 // turns headers into the child's environment, and any other header could
 // carry a token there.
@@ -141,88 +124,14 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, p *project, en
 	if svc := r.URL.Query().Get("service"); svc != "" {
 		r2.URL.RawQuery = url.Values{"service": {svc}}.Encode()
 	}
-	if r2.ContentLength < 0 { // chunked: CGI needs a length
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
-		if err != nil || len(body) > maxBufferedBody {
-			gitError(w, http.StatusRequestEntityTooLarge, "Request too large.")
-			return
-		}
-		r2.Body, r2.ContentLength, r2.TransferEncoding = io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
-	}
-	backend := s.backend
-	if backend == nil {
-		git, err := exec.LookPath("git")
-		if err != nil {
-			gitError(w, http.StatusInternalServerError, "git is not installed on the server.")
-			return
-		}
-		backend = []string{git, "http-backend"}
-	}
-	env := append(s.gitEnv(), "GIT_PROJECT_ROOT="+filepath.Join(s.root, "repos"), "GIT_HTTP_EXPORT_ALL=1")
+	var env []string
 	if username != "" {
 		// http-backend allows receive-pack only to a named user.
 		env = append(env, "REMOTE_USER="+username)
 	}
-	h := &cgi.Handler{
-		Path:   backend[0],
-		Args:   backend[1:],
-		Dir:    s.root,
-		Root:   "/",
-		Env:    env,
-		Logger: log.New(s.logWriter(), "[gitlab] git http-backend: ", 0),
-		Stderr: s.logWriter(),
-	}
-	h.ServeHTTP(w, r2)
+	s.gitBackend().Serve(w, r2, env...)
 }
 
-// initRepo writes the first commit with plumbing commands, so no work
-// tree is needed.
-func (s *Server) initRepo(dir, name string) error {
-	run := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(s.gitEnv(),
-			"GIT_DIR="+dir,
-			"GIT_AUTHOR_NAME=GitLab", "GIT_AUTHOR_EMAIL=noreply@gitlab.example", "GIT_AUTHOR_DATE=1704067200 +0000",
-			"GIT_COMMITTER_NAME=GitLab", "GIT_COMMITTER_EMAIL=noreply@gitlab.example", "GIT_COMMITTER_DATE=1704067200 +0000",
-		)
-		cmd.Stdin = strings.NewReader(stdin)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("gitlabtest: git %s failed: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := run("", "init", "--quiet", "--bare", "--initial-branch=main", dir); err != nil {
-		return err
-	}
-	blob, err := run("# "+name+"\n", "hash-object", "-w", "--stdin")
-	if err != nil {
-		return err
-	}
-	tree, err := run("100644 blob "+blob+"\tREADME.md\n", "mktree")
-	if err != nil {
-		return err
-	}
-	commit, err := run("", "commit-tree", tree, "-m", "Initial commit")
-	if err != nil {
-		return err
-	}
-	_, err = run("", "update-ref", "refs/heads/main", commit)
-	return err
-}
-
-// gitEnv is the whole environment of every git the server runs: PATH, and
-// a HOME of its own so the user's git configuration plays no part.
-func (s *Server) gitEnv() []string {
-	home := filepath.Join(s.root, "home")
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_TERMINAL_PROMPT=0",
-	}
+func (s *Server) gitBackend() standin.Backend {
+	return standin.Backend{Root: s.root, Command: s.backend, Log: s.logWriter(), LogPrefix: "[gitlab] git http-backend: "}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // GitLab's access levels.
@@ -171,7 +173,7 @@ func (s *Server) AddProject(fullPath, visibility string) error {
 		}
 		return fmt.Errorf("gitlabtest: %v", err)
 	}
-	if err := s.initRepo(dir, parts[len(parts)-1]); err != nil {
+	if err := standin.InitRepo("gitlabtest", s.root, dir, parts[len(parts)-1], "GitLab", "noreply@gitlab.example"); err != nil {
 		os.RemoveAll(dir)
 		return err
 	}

@@ -13,7 +13,6 @@ package gitlabtest
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // DefaultClientID is the application ID a Server accepts unless
@@ -153,18 +154,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, root, err := standin.Listen("gitlabtest", opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("gitlabtest: cannot listen on %s: %v", addr, err)
-	}
-	root, err := os.MkdirTemp("", "gitlabtest-")
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("gitlabtest: cannot create a temporary directory: %v", err)
+		return nil, err
 	}
 	s := &Server{
 		opts:          opts,

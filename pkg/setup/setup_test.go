@@ -11,23 +11,13 @@ import (
 	"testing"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
 const (
 	gh       = "https://github.com"
 	clientID = "Iv23liExample0000001"
 )
-
-// isolate gives the test a git that sees no configuration but its own.
-func isolate(t *testing.T) {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GHAPP_CLIENT_ID", "")
-	t.Setenv("GH_SCOPED_CREDS_CLIENT_ID", "")
-}
 
 // configFile makes a config file holding content, for --file.
 func configFile(t *testing.T, content string) string {
@@ -117,7 +107,7 @@ func wantValues(t *testing.T, file, key string, want ...string) {
 }
 
 func TestApplyThenAgainChangesNothing(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "[user]\n\tname = Octo Cat\n")
 	o := opts(t, f, "github.com")
 	o.ClientID = clientID
@@ -146,7 +136,7 @@ func TestApplyThenAgainChangesNothing(t *testing.T) {
 }
 
 func TestUndoRestoresTheFile(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	original := "[user]\n\tname = Octo Cat\n" +
 		"[credential \"https://gitlab.com\"]\n\thelper = cache\n" +
 		"[credential]\n\thelper = store\n"
@@ -170,7 +160,7 @@ func TestUndoRestoresTheFile(t *testing.T) {
 }
 
 func TestUndoOfACreatedFileLeavesItEmpty(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := filepath.Join(t.TempDir(), "new")
 	o := opts(t, f, gh)
 	o.ClientID = clientID
@@ -182,7 +172,7 @@ func TestUndoOfACreatedFileLeavesItEmpty(t *testing.T) {
 }
 
 func TestUndoKeepsForeignValues(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	const key = "credential.https://github.com.helper"
 	// Another helper set before setup, and one the person added after it.
 	f := configFile(t, "[credential \"https://github.com\"]\n\thelper = cache --timeout=300\n")
@@ -208,7 +198,7 @@ func TestUndoKeepsForeignValues(t *testing.T) {
 }
 
 func TestOtherHostsAndSettingsAreLeftAlone(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "[credential \"https://gitlab.com\"]\n\thelper = \n\thelper = ghapp\n\tuseHttpPath = true\n"+
 		"[ghapp \"https://ghe.example.com\"]\n\tclientId = Iv1.0123456789abcdef\n"+
 		"[ghapp]\n\tminLifetime = 5m\n")
@@ -224,7 +214,7 @@ func TestOtherHostsAndSettingsAreLeftAlone(t *testing.T) {
 }
 
 func TestStoreForm(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	const key = "credential.https://ghe.example.com.helper"
 	f := configFile(t, "")
 	o := opts(t, f, "https://GHE.example.com:443/some/path")
@@ -246,7 +236,7 @@ func TestStoreForm(t *testing.T) {
 }
 
 func TestUseHttpPathAlreadyTrueIsKept(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "[credential \"https://github.com\"]\n\tuseHttpPath = yes\n")
 	o := opts(t, f, gh)
 	if r := apply(t, o); slices.ContainsFunc(r.Changes, func(c Change) bool { return strings.HasSuffix(c.Key, "useHttpPath") }) {
@@ -264,7 +254,7 @@ func TestUseHttpPathAlreadyTrueIsKept(t *testing.T) {
 }
 
 func TestGitHubWithoutClientIDNeedsOne(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "")
 	r := apply(t, opts(t, f, gh))
 	if !r.NeedClientID {
@@ -284,7 +274,7 @@ func TestGitHubWithoutClientIDNeedsOne(t *testing.T) {
 }
 
 func TestOtherHostWithoutClientIDIsAnError(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := filepath.Join(t.TempDir(), "gitconfig")
 	_, err := Apply(context.Background(), opts(t, f, "ghe.example.com"))
 	if err == nil || !strings.Contains(err.Error(), "--client-id") {
@@ -300,7 +290,7 @@ func TestOtherHostWithoutClientIDIsAnError(t *testing.T) {
 }
 
 func TestUndoWithClientIDRemovesOnlyThatOne(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "[ghapp \"https://github.com\"]\n\tclientId = Iv1.someoneelse00000\n")
 	o := opts(t, f, gh)
 	o.ClientID = clientID
@@ -320,7 +310,7 @@ func TestUndoWithClientIDRemovesOnlyThatOne(t *testing.T) {
 }
 
 func TestRefusedInput(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := filepath.Join(t.TempDir(), "gitconfig")
 	for name, o := range map[string]Options{
 		"shell in store":     {Store: "tmpfs; rm -rf ~", ClientID: clientID},
@@ -349,7 +339,7 @@ func TestRefusedInput(t *testing.T) {
 }
 
 func TestPlainHTTPIsSaidPlainly(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	f := configFile(t, "")
 	p := opts(t, f, "http://127.0.0.1:8080")
 	p.ClientID = clientID
@@ -369,7 +359,7 @@ func TestPlainHTTPIsSaidPlainly(t *testing.T) {
 }
 
 func TestUnwritableFileIsOneLineWithTheFix(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	o := opts(t, filepath.Join(t.TempDir(), "missing-dir", "gitconfig"), gh)
 	o.ClientID = clientID
 	_, err := Apply(context.Background(), o)
@@ -384,7 +374,7 @@ func TestUnwritableFileIsOneLineWithTheFix(t *testing.T) {
 // --system is what an image build runs; GIT_CONFIG_SYSTEM points it at a
 // temporary file so the test leaves the machine's own alone.
 func TestSystemScope(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	sys := filepath.Join(t.TempDir(), "gitconfig")
 	t.Setenv("GIT_CONFIG_SYSTEM", sys)
 	o := opts(t, "", gh)
@@ -400,7 +390,7 @@ func TestSystemScope(t *testing.T) {
 }
 
 func TestGlobalScopeIsTheDefault(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	o := opts(t, "", gh)
 	o.Scope, o.ClientID = Scope{}, clientID
 	apply(t, o)

@@ -3,68 +3,35 @@ package status
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/url"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
-// clock is the stand-in's clock, moved by tests instead of waited for.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-type stand struct {
-	*githubtest.Server
-	clock *clock
-}
+type stand struct{ *githubtest.Server }
 
 func newStand(t *testing.T) stand {
 	t.Helper()
-	c := &clock{now: time.Now()}
-	s := githubtest.NewServer(githubtest.Options{Interval: 1, Now: c.Now, AppSlug: "octo-app"})
+	s := githubtest.NewServer(githubtest.Options{Interval: 1, AppSlug: "octo-app"})
 	t.Cleanup(s.Close)
-	return stand{s, c}
+	return stand{s}
 }
 
-// token runs the device flow by hand as login and returns the token as the
-// helper would have kept it for originURL, whose API is the stand-in.
+// token signs login in at the stand-in and returns the token as the helper
+// would have kept it for originURL, whose API is the stand-in.
 func (s stand) token(t *testing.T, originURL, login string) store.Token {
 	t.Helper()
-	s.AutoApprove(login)
-	code := postForm(t, s.URL+"/login/device/code", url.Values{"client_id": {s.ClientID()}})
-	s.clock.advance(time.Second)
-	tok := postForm(t, s.URL+"/login/oauth/access_token", url.Values{
-		"client_id":   {s.ClientID()},
-		"device_code": {code["device_code"].(string)},
-		"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
-	})
-	access, _ := tok["access_token"].(string)
-	if access == "" {
-		t.Fatalf("sign-in as %s failed: %v", login, tok["error"])
+	access, err := s.SignIn(login)
+	if err != nil {
+		t.Fatal(err)
 	}
 	now := time.Now()
 	return store.Token{
@@ -72,23 +39,6 @@ func (s stand) token(t *testing.T, originURL, login string) store.Token {
 		Expiry: now.Add(8 * time.Hour), MinLifetime: time.Minute,
 		API: s.URL + "/api/v3", ClientID: s.ClientID(), Minted: now,
 	}
-}
-
-func postForm(t *testing.T, u string, form url.Values) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatalf("POST %s: %v", u, err)
-	}
-	return m
 }
 
 // mapStore is a store.Store in a map, enough for List.
@@ -100,16 +50,6 @@ func (m *mapStore) Delete(o, login string) error             { return nil }
 func (m *mapStore) List() ([]store.Token, error)             { return m.toks, nil }
 func (m *mapStore) Lock(context.Context, string, string) (func(), error) {
 	return func() {}, nil
-}
-
-// isolate gives the test a git with no configuration but what it writes.
-func isolate(t *testing.T) {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GHAPP_STORE", "")
 }
 
 // storeWith returns a store that holds toks.
@@ -195,7 +135,7 @@ func TestNotInstalledAnywhere(t *testing.T) {
 
 // One account whose token the server rejects does not spoil the others.
 func TestFailingAccountIsReportedInItsEntry(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	s := newStand(t)
 	s.Install("octocat", "octocat")
 	s.Install("hubot", "hubot")
@@ -222,7 +162,7 @@ func TestFailingAccountIsReportedInItsEntry(t *testing.T) {
 }
 
 func TestGatherFiltersByHost(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	s := newStand(t)
 	gh := s.token(t, "https://github.com", "octocat")
 	ghe := s.token(t, "https://ghe.example.com", "octocat")
@@ -238,7 +178,7 @@ func TestGatherFiltersByHost(t *testing.T) {
 }
 
 func TestNoTokenSaysHowToSignIn(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	st := storeWith()
 	for host, want := range map[string]string{
 		"":                        "git-credential-ghapp login",

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/browser"
 
 	"bufio"
@@ -14,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,10 +22,10 @@ import (
 
 // serveUnix runs Serve on a socket in dir until the test ends and waits
 // for the socket to answer.
-func serveUnix(t *testing.T, path string, b Backend) *syncBuffer {
+func serveUnix(t *testing.T, path string, b Backend) *testsupport.SyncBuffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := syncBuffer{}
+	out := testsupport.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, "unix:"+path, b, &out) }()
 	t.Cleanup(func() {
@@ -51,23 +51,6 @@ func serveUnix(t *testing.T, path string, b Backend) *syncBuffer {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return &out
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 var unixClient = browser.UnixClient

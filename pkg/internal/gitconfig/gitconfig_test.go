@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
 func TestParse(t *testing.T) {
@@ -63,22 +65,6 @@ func TestExactValue(t *testing.T) {
 	}
 }
 
-// isolate gives git a HOME of its own and no system file, and returns the
-// global config file's path.
-func isolate(t *testing.T) string {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_CONFIG_PARAMETERS", "")
-	t.Setenv("GIT_DIR", "")
-	os.Unsetenv("GIT_CONFIG_PARAMETERS")
-	os.Unsetenv("GIT_DIR")
-	t.Chdir(home)
-	return filepath.Join(home, ".gitconfig")
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -87,7 +73,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 func TestReadInFileOrder(t *testing.T) {
-	global := isolate(t)
+	global := filepath.Join(testsupport.Isolate(t), ".gitconfig")
 	ctx := context.Background()
 	if es, err := Read(ctx, Scope{"--global"}, "credential", "ghapp"); err != nil || es != nil {
 		t.Errorf("no file yet: %+v, %v", es, err)
@@ -116,7 +102,7 @@ func TestReadInFileOrder(t *testing.T) {
 }
 
 func TestURLMatch(t *testing.T) {
-	global := isolate(t)
+	global := filepath.Join(testsupport.Isolate(t), ".gitconfig")
 	ctx := context.Background()
 	if keys, err := URLMatch(ctx, nil, "ghapp", "https://ghe.example.com"); err != nil || len(keys) != 0 {
 		t.Errorf("nothing set: %+v, %v", keys, err)
@@ -162,7 +148,7 @@ func TestURLMatch(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
-	isolate(t)
+	testsupport.Isolate(t)
 	ctx := context.Background()
 	f := filepath.Join(t.TempDir(), "cfg")
 	s := Scope{"--file", f}
@@ -187,7 +173,7 @@ func TestWrite(t *testing.T) {
 }
 
 func TestErrorsAreOneLine(t *testing.T) {
-	global := isolate(t)
+	global := filepath.Join(testsupport.Isolate(t), ".gitconfig")
 	ctx := context.Background()
 	writeFile(t, global, "[ghapp\nclientId = x\n")
 	if _, err := URLMatch(ctx, nil, "ghapp", "https://github.com"); err == nil || strings.Contains(err.Error(), "\n") || strings.HasPrefix(err.Error(), "fatal: ") {

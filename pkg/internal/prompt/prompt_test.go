@@ -3,27 +3,11 @@ package prompt
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestCode(t *testing.T) {
 	var b bytes.Buffer
@@ -36,7 +20,7 @@ func TestCode(t *testing.T) {
 }
 
 func TestCountdownRedrawsOneLineOnATerminal(t *testing.T) {
-	var b syncBuffer
+	var b testsupport.SyncBuffer
 	s := &Screen{W: &b, IsTTY: true, close: func() {}}
 	stop := s.Countdown(time.Now().Add(2 * time.Minute))
 	time.Sleep(1100 * time.Millisecond)
