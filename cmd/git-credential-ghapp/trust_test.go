@@ -46,7 +46,7 @@ func noControls(t *testing.T, what, s string) {
 // hands the helper: none may come out as an ESC byte.
 func TestTrustEscapesInASubmoduleURL(t *testing.T) {
 	e := newEnv(t, faultStore, githubtest.Options{})
-	rc := e.relCase(relTrust, "submodule URL with %1B escapes in its path", "no ESC or other control byte on the helper's output; the clone of the parent succeeds")
+	rc := e.relCase(relTrust, "submodule URL with %1B escapes in its path", "no ESC or other control byte on the helper's output (git fails the submodule, which does not exist)")
 	e.gitConfig("credential.useHttpPath", "true")
 	// The first get signs in, so the reach is known and a warning could fire.
 	if _, stderr, err := e.helper(e.hostLine()+"path=octocat/hello.git\n", "get"); err != nil {

@@ -181,7 +181,7 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 		return store.Token{}, fmt.Errorf("signed in, but could not learn the account: %v; run the git command again", err)
 	}
 	if !validLogin(user.Login) {
-		return store.Token{}, fmt.Errorf("%s answered with a login that is not a valid account name (%q); nothing was kept: the server misbehaved", o.HostPort(), show(user.Login))
+		return store.Token{}, fmt.Errorf("%s answered with a login that is not a valid account name (\"%s\"); nothing was kept: the server misbehaved", o.HostPort(), show(user.Login))
 	}
 	if req.Login != "" && !equalFold(user.Login, req.Login) {
 		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, show(req.Login), show(req.Login))
