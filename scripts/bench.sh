@@ -55,7 +55,7 @@ END {
   ratio("memory hit / tmpfs hit", "memory", "tmpfs", "<= 1.00")
   ratio("stale, API hanging / memory hit", "stale", "memory", "about 1: a hit never waits on the API")
   ratio("memory hit / floor", "memory", "floor", "none: the floor links only net/http")
-  ratio("memory hit / credential-cache", "memory", "cache", "none: git's own helper, no HTTP client")
+  ratio("memory hit / credential-cache", "memory", "cache", "none: the helper git ships, with no HTTP client")
   ratio("floor / credential-cache", "floor", "cache", "none: the floor (about 1.33-1.5)")
   ratio("floor + libraries / floor", "libs", "floor", "none: the start-up cost of the libraries")
 }
