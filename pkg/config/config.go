@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/gitconfig"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 )
 
 // Settings are the ghapp.* values that apply to one remote URL.
@@ -35,7 +36,22 @@ type Settings struct {
 	// WebURL is ghapp.webUrl: the address of the sign-in page, given
 	// beside a code; "{user}" in it stands for the person's user name.
 	WebURL string
+	// Provider is ghapp.provider: GitHub (the default) or GitLab, which
+	// https://gitlab.com is without the setting.
+	Provider string
+	// Scopes is ghapp.scopes, the OAuth scopes a GitLab sign-in asks for
+	// (default DefaultGitLabScopes); GitHub Apps take none.
+	Scopes string
 }
+
+// The providers a host may be.
+const (
+	GitHub = "github"
+	GitLab = "gitlab"
+)
+
+// DefaultGitLabScopes let git push and the helper learn the login.
+const DefaultGitLabScopes = "write_repository read_user"
 
 // DefaultMinLifetime is how much life a cached token must have left to be
 // handed out: enough for one git command to finish with it.
@@ -64,7 +80,39 @@ func Load(url, flagClientID string, forGitHub bool) (Settings, error) {
 	if err != nil {
 		return Settings{}, fmt.Errorf("reading ghapp.* settings with git config failed: %v", err)
 	}
-	return resolve(keys, flagClientID, forGitHub)
+	s, err := resolve(keys, flagClientID, forGitHub)
+	if err != nil {
+		return s, err
+	}
+	return s, provider(&s, keys, isGitLabCom(url))
+}
+
+// provider fills in Provider and Scopes: ghapp.provider when set, else
+// GitLab for gitlab.com and GitHub for every other host.
+func provider(s *Settings, keys map[string]gitconfig.Entry, gitLabCom bool) error {
+	s.Provider = GitHub
+	if gitLabCom {
+		s.Provider = GitLab
+	}
+	if e, ok := keys["ghapp.provider"]; ok {
+		switch p := strings.ToLower(strings.TrimSpace(e.Value)); p {
+		case GitHub, GitLab:
+			s.Provider = p
+		default:
+			return fmt.Errorf("ghapp.provider %q is not github or gitlab (fix it with git config)", safetext.Short(e.Value, 40))
+		}
+	}
+	s.Scopes = strings.Join(strings.Fields(keys["ghapp.scopes"].Value), " ")
+	if s.Provider == GitLab && s.Scopes == "" {
+		s.Scopes = DefaultGitLabScopes
+	}
+	return nil
+}
+
+// isGitLabCom reports whether url is on https://gitlab.com.
+func isGitLabCom(url string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(url), "https://gitlab.com")
+	return ok && (rest == "" || rest[0] == '/')
 }
 
 // ClientID picks the client ID the helper signs in with: the first

@@ -28,7 +28,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour, BackgroundSignIn: true}
+	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
@@ -92,7 +92,7 @@ func TestURLMatchedSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true}
+	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
 	}
@@ -187,5 +187,35 @@ func TestServedHosts(t *testing.T) {
 	want := []string{"https://github.com", "https://ghe.example.com", "http://127.0.0.1:9"}
 	if err != nil || !slices.Equal(hosts, want) {
 		t.Errorf("ServedHosts = %q, %v; want %q", hosts, err, want)
+	}
+}
+
+func TestProvider(t *testing.T) {
+	testsupport.Isolate(t)
+	gitSet(t, "ghapp.https://gitlab.example.org/gitlab.provider", "GitLab",
+		"ghapp.https://gitlab.example.org/gitlab.clientId", "app-id",
+		"ghapp.https://code.example.org.scopes", "read_repository   read_user",
+		"ghapp.https://code.example.org.provider", "gitlab",
+		"ghapp.https://bad.example.org.provider", "bitbucket")
+	for _, c := range []struct{ url, provider, scopes string }{
+		{"https://github.com", GitHub, ""},
+		{"https://gitlab.com", GitLab, DefaultGitLabScopes},
+		{"https://gitlab.com/group/project.git", GitLab, DefaultGitLabScopes},
+		{"https://gitlab.community.example", GitHub, ""},
+		{"https://gitlab.example.org/gitlab/group/p.git", GitLab, DefaultGitLabScopes},
+		{"https://gitlab.example.org/other", GitHub, ""},
+		{"https://code.example.org", GitLab, "read_repository read_user"},
+	} {
+		s, err := Load(c.url, "", c.url == "https://github.com")
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		if s.Provider != c.provider || s.Scopes != c.scopes {
+			t.Errorf("%s: provider %q scopes %q, want %q %q", c.url, s.Provider, s.Scopes, c.provider, c.scopes)
+		}
+	}
+	_, err := Load("https://bad.example.org", "", false)
+	if err == nil || !strings.Contains(err.Error(), `ghapp.provider "bitbucket" is not github or gitlab`) {
+		t.Errorf("unknown provider: %v", err)
 	}
 }
