@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,10 +56,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		o, err := origin.ParseURL(url)
 		return config.Load(url, clientIDFlag, err == nil && o.IsGitHub())
 	}
+	if len(args) == 2 && args[1] == "get" {
+		// How git runs the helper on every command: answered without the
+		// command-line library, whose flag handling costs more than the
+		// cache hit itself. --store's variable is the one flag that applies.
+		h.StoreFlag = os.Getenv("GHAPP_STORE")
+		return get(h, stdin, stderr)
+	}
 	app := newApp(h, &clientIDFlag, stdin)
 	app.Writer, app.ErrWriter = stdout, stderr
 	if err := app.Run(args); err != nil {
-		fmt.Fprintln(stderr, helper.ErrorLine(err))
+		if err != errSaid {
+			fmt.Fprintln(stderr, helper.ErrorLine(err))
+		}
 		return 1
 	}
 	return 0
@@ -83,11 +94,10 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				Name:  "get",
 				Usage: "git's request for a credential (read from stdin)",
 				Action: func(c *cli.Context) error {
-					req, err := credential.Read(stdin)
-					if err != nil {
-						return err
+					if get(h, stdin, c.App.ErrWriter) != 0 {
+						return errSaid
 					}
-					return h.Get(c.Context, req)
+					return nil
 				},
 			},
 			{
@@ -158,6 +168,22 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+}
+
+// errSaid ends a command whose error is already on stderr.
+var errSaid = errors.New("error already reported")
+
+// get answers git's get from stdin; its error is one line on stderr.
+func get(h *helper.Helper, stdin io.Reader, stderr io.Writer) int {
+	req, err := credential.Read(stdin)
+	if err == nil {
+		err = h.Get(context.Background(), req)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, helper.ErrorLine(err))
+		return 1
+	}
+	return 0
 }
 
 // userAgent names the helper to GitHub, whose API requires a User-Agent.
