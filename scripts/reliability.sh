@@ -7,7 +7,7 @@
 # 1. The fault-injection, hostile-neighbour and host-confusion tests, with
 #    GHAPP_RELIABILITY_FULL=1 so that every case runs, including those that
 #    wait out the helper's 30 s HTTP timeout. Each case logs one line
-#    (pkg/reliabilitytest):
+#    (pkg/testsupport/reliability):
 #      RELIABILITY<TAB>area<TAB>case<TAB>required<TAB>measured<TAB>PASS|FAIL|SKIP
 # 2. scripts/fuzz.sh, every fuzz target for fuzz-seconds each.
 # The hostile-neighbour cases need root (to act as a second user); run as

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/reliabilitytest"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/reliability"
 )
 
 const (
@@ -89,8 +89,8 @@ func relHide(s string) string {
 // relCase starts a reliability row whose measurements name the stand-in and
 // the runtime directory by stable names rather than this run's port and
 // temporary path.
-func (e *env) relCase(area, name, required string) *reliabilitytest.Case {
-	c := reliabilitytest.Record(e.t, area, name, required)
+func (e *env) relCase(area, name, required string) *reliability.Case {
+	c := reliability.Record(e.t, area, name, required)
 	host := strings.TrimPrefix(e.srv.URL, "http://")
 	_, port, _ := strings.Cut(host, ":")
 	next, _ := strconv.Atoi(port)
@@ -151,7 +151,7 @@ func relNoCrash(t *testing.T, what, s string) {
 // failedGet runs the helper's get and checks that it failed as a helper
 // must: exit 1 within bound, nothing on stdout, exactly one error line
 // that mentions every want. It returns that line.
-func (e *env) relFailedGet(rc *reliabilitytest.Case, bound time.Duration, want ...string) string {
+func (e *env) relFailedGet(rc *reliability.Case, bound time.Duration, want ...string) string {
 	t := e.t
 	t.Helper()
 	start := time.Now()
@@ -183,7 +183,7 @@ func (e *env) relFailedGet(rc *reliabilitytest.Case, bound time.Duration, want .
 
 // gitFails runs git ls-remote through the helper under the same fault:
 // git must fail, pass the helper's line through, and not hang.
-func (e *env) relGitFails(rc *reliabilitytest.Case, bound time.Duration, helperLine string) {
+func (e *env) relGitFails(rc *reliability.Case, bound time.Duration, helperLine string) {
 	t := e.t
 	t.Helper()
 	start := time.Now()
@@ -205,7 +205,7 @@ func (e *env) relGitFails(rc *reliabilitytest.Case, bound time.Duration, helperL
 
 // freshFlowAfter removes the fault and checks that nothing was cached
 // under it: the next get must start a new device flow, and succeed.
-func (e *env) relFreshFlowAfter(rc *reliabilitytest.Case) {
+func (e *env) relFreshFlowAfter(rc *reliability.Case) {
 	t := e.t
 	t.Helper()
 	e.srv.Intercept(nil)

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/reliabilitytest"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/reliability"
 )
 
 const relNobody = 65534
@@ -33,7 +33,7 @@ func relNeedRoot(t *testing.T) {
 // refusedGet runs get (interactive, against the stand-in) and checks that
 // it refused: exit 1, nothing on stdout, one error line with want, and no
 // device code asked for (the store is checked before anything else).
-func (e *env) refusedGet(rc *reliabilitytest.Case, want string) {
+func (e *env) refusedGet(rc *reliability.Case, want string) {
 	t := e.t
 	t.Helper()
 	codes := e.codes()

@@ -19,7 +19,6 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/auto"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
@@ -45,7 +44,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		Stderr: stderr,
 		Stores: func(name string, allowDisk bool) (store.Store, error) {
 			return auto.Open(name, auto.Options{
-				Dir:       runtimedir.Path(),
 				AllowDisk: allowDisk,
 				Notice:    func(msg string) { fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", msg) },
 			})
@@ -154,7 +152,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				Hidden: true,
 				Flags:  []cli.Flag{&cli.DurationFlag{Name: "idle-exit", Value: 30 * time.Second, Hidden: true}},
 				Action: func(c *cli.Context) error {
-					return memory.Serve(runtimedir.Path(), memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew, Reach: h.Reach, SignIn: h.RunSignIn})
+					return memory.Serve("", memory.ServeOptions{IdleExit: c.Duration("idle-exit"), Refresh: h.Renew, Reach: h.Reach, SignIn: h.RunSignIn})
 				},
 			},
 			setupCommand(h, clientIDFlag),

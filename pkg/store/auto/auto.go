@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/keyring"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
@@ -23,7 +23,7 @@ var Names = []string{"auto", "memory", "tmpfs", "keyring"}
 
 // Options say where the stores live.
 type Options struct {
-	Dir       string       // the runtime directory
+	Dir       string       // the runtime directory; "" means the user's (see runtimedir.Path)
 	AllowDisk bool         // ghapp.allowDiskStore, for the tmpfs store
 	Notice    func(string) // one-line notices for the person; may be nil
 	Daemon    []string     // argv that starts the memory daemon; nil for the default
@@ -32,6 +32,9 @@ type Options struct {
 // Open opens the store called name: "auto" (or ""), "memory", "tmpfs" or
 // "keyring".
 func Open(name string, o Options) (store.Store, error) {
+	if o.Dir == "" {
+		o.Dir = runtimedir.Path()
+	}
 	switch name {
 	case "memory":
 		return memory.Open(o.Dir, memory.Options{Daemon: o.Daemon, Notice: o.Notice})

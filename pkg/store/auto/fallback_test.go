@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/memory"
 )

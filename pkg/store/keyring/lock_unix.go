@@ -2,7 +2,7 @@
 
 package keyring
 
-import "github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+import "github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 
 func defaultLockDir() string { return runtimedir.Path() }
 

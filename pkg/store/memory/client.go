@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
@@ -78,9 +78,10 @@ type ServeOptions struct {
 	listening              func(*server)
 }
 
-// Serve runs the token daemon for dir in the current process until it has
-// been idle for IdleExit, is asked to stop, gets SIGTERM, or finds its
-// socket removed or replaced (checked every second). It returns nil
+// Serve runs the token daemon for dir ("" for the user's runtime
+// directory) in the current process until it has been idle for IdleExit,
+// is asked to stop, gets SIGTERM, or finds its socket removed or replaced
+// (checked every second). It returns nil
 // at once when another daemon already serves dir. It changes the process's
 // signal handling (SIGINT, SIGHUP and SIGPIPE are ignored, so the daemon
 // outlives the git command and terminal that started it) and shuts out
@@ -93,6 +94,9 @@ func Serve(dir string, opts ServeOptions) error {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	defer signal.Stop(term)
+	if dir == "" {
+		dir = runtimedir.Path()
+	}
 	return serveDir(dir, opts, term)
 }
 

@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/reliabilitytest"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport/reliability"
 )
 
 const (
@@ -174,7 +174,7 @@ func impostor(t *testing.T) (sock string, requests func() []string) {
 
 // checkImpostorRefused drives a client at a runtime dir whose socket is
 // served by nobody: it must neither take the forged token nor send one.
-func checkImpostorRefused(t *testing.T, dir string, rc *reliabilitytest.Case, requests func() []string) {
+func checkImpostorRefused(t *testing.T, dir string, rc *reliability.Case, requests func() []string) {
 	t.Helper()
 	rc.Clean(func(m string) string { return strings.ReplaceAll(m, dir, "$GHAPP_RUNTIME_DIR") })
 	s, err := Open(dir, Options{Daemon: []string{"/nonexistent/daemon"}})
@@ -235,7 +235,7 @@ func ownDir(t *testing.T) string {
 func TestHostileSocketServedByAnotherUser(t *testing.T) {
 	needRoot(t)
 	t.Parallel()
-	rc := reliabilitytest.Record(t, "hostile neighbours", "memory store: daemon.sock is served by another user (uid 65534)",
+	rc := reliability.Record(t, "hostile neighbours", "memory store: daemon.sock is served by another user (uid 65534)",
 		"the client refuses the socket with a clear message: no forged token taken, no token, request or lock sent")
 	sock, requests := impostor(t)
 	dir := ownDir(t)
@@ -248,7 +248,7 @@ func TestHostileSocketServedByAnotherUser(t *testing.T) {
 func TestHostileSymlinkAtSocket(t *testing.T) {
 	needRoot(t)
 	t.Parallel()
-	rc := reliabilitytest.Record(t, "hostile neighbours", "memory store: daemon.sock is a symlink to another user's socket",
+	rc := reliability.Record(t, "hostile neighbours", "memory store: daemon.sock is a symlink to another user's socket",
 		"the client refuses it with a clear message: no forged token taken, no token, request or lock sent")
 	sock, requests := impostor(t)
 	dir := ownDir(t)
@@ -261,7 +261,7 @@ func TestHostileSymlinkAtSocket(t *testing.T) {
 func TestHostileOtherUserAsksDaemon(t *testing.T) {
 	needRoot(t)
 	t.Parallel()
-	rc := reliabilitytest.Record(t, "hostile neighbours", "memory store: another user (uid 65534) connects to the daemon and asks for its tokens",
+	rc := reliability.Record(t, "hostile neighbours", "memory store: another user (uid 65534) connects to the daemon and asks for its tokens",
 		"the daemon closes the connection unanswered (SO_PEERCRED); its owner is still served")
 	e := newEnv(t, 30*time.Second)
 	mustPut(t, e.s, token(t, "octocat", time.Hour))
@@ -313,7 +313,7 @@ func TestHostileRuntimeDirs(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := reliabilitytest.Record(t, "hostile neighbours", "memory store: "+tc.name,
+			rc := reliability.Record(t, "hostile neighbours", "memory store: "+tc.name,
 				"Open refuses it with a clear message; no daemon starts")
 			dir := filepath.Join(ownDir(t), "rt")
 			if err := tc.plant(dir); err != nil {

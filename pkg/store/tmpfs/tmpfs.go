@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/blob"
 )

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/runtimedir"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/runtimedir"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/blob"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/storetest"

@@ -1,4 +1,4 @@
-// Package reliabilitytest lets a test record what was required of one
+// Package reliability lets a test record what was required of one
 // reliability case and what was measured, as one machine-readable line in
 // the verbose test log:
 //
@@ -6,7 +6,7 @@
 //
 // scripts/reliability.sh collects these lines into docs/reliability.md,
 // so that the document always says what the tests last observed.
-package reliabilitytest
+package reliability
 
 import (
 	"fmt"
