@@ -16,6 +16,10 @@ type Screen struct {
 	W     io.Writer
 	IsTTY bool // a terminal: a live countdown may redraw one line
 	close func()
+	// every and now are the countdown's clock: a second and time.Now
+	// unless a test sets them.
+	every time.Duration
+	now   func() time.Time
 }
 
 // Open returns the controlling terminal, or fallback when the process has
@@ -55,10 +59,14 @@ func (s *Screen) Countdown(expiry time.Time) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(time.Second)
+		every, now := s.every, s.now
+		if every == 0 {
+			every, now = time.Second, time.Now
+		}
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
-			left := max(time.Until(expiry).Round(time.Second), 0)
+			left := max(expiry.Sub(now()).Round(time.Second), 0)
 			fmt.Fprintf(s.W, "\rgit-credential-ghapp: waiting for you to authorize… %d:%02d left ", int(left.Minutes()), int(left.Seconds())%60)
 			select {
 			case <-done:
