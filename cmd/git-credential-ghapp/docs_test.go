@@ -97,6 +97,9 @@ func generatedFiles(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Backticks mark a flag's placeholder for --help; fish would show
+	// them as they are.
+	fish = strings.ReplaceAll(fish, "`", "")
 	bash, zsh := upstreamCompletions(t)
 	return map[string][]byte{
 		manPath:  md2man.Render([]byte(md)),
@@ -106,23 +109,45 @@ func generatedFiles(t *testing.T) map[string][]byte {
 	}
 }
 
-// manMarkdown is urfave/cli's markdown for the app, with each command's
-// description under the command (as its --help shows it) and the sections
-// below, which the command definitions do not hold.
+// manMarkdown is urfave/cli's markdown for the app, with a SYNOPSIS made
+// of the usage lines of the program and its commands, each command's
+// usage line and description under the command (as its --help shows
+// them), and the sections below, which the command definitions do not
+// hold.
 func manMarkdown(app *cli.App) (string, error) {
 	md, err := app.ToMarkdown()
 	if err != nil {
 		return "", err
 	}
+	// urfave/cli's synopsis lists the global flags; the usage lines say more.
+	start, end := strings.Index(md, "# SYNOPSIS\n"), strings.Index(md, "# DESCRIPTION\n")
+	if start < 0 || end < start {
+		return "", fmt.Errorf("no SYNOPSIS before DESCRIPTION in urfave/cli's markdown")
+	}
+	synopsis := []string{app.UsageText, ""}
 	for _, c := range app.VisibleCommands() {
-		if c.Description == "" {
-			continue
-		}
+		synopsis = append(synopsis, c.UsageText)
+	}
+	synopsis = append(synopsis, "git-credential-ghapp --help | --version")
+	md = md[:start] + "# SYNOPSIS\n\n" + indentBlock(strings.Join(synopsis, "\n")) + "\n" + md[end:]
+	// Its usage block repeats the synopsis's first line.
+	usage := "**Usage**:\n\n```\n" + app.UsageText + "\n```\n"
+	if !strings.Contains(md, usage) {
+		return "", fmt.Errorf("no usage block %q in urfave/cli's markdown", usage)
+	}
+	md = strings.Replace(md, usage, "", 1)
+
+	for _, c := range app.VisibleCommands() {
 		head := "## " + strings.Join(c.Names(), ", ") + "\n\n" + c.Usage + "\n"
-		if !strings.Contains(md, head) {
-			return "", fmt.Errorf("no section %q in urfave/cli's markdown", head)
+		note := "\n>" + c.UsageText + "\n"
+		if c.UsageText == "" || !strings.Contains(md, head+note) {
+			return "", fmt.Errorf("no section %q with the usage line %q in urfave/cli's markdown", head, c.UsageText)
 		}
-		md = strings.Replace(md, head, head+"\n"+indentBlock(c.Description)+"\n", 1)
+		body := indentBlock(c.UsageText)
+		if c.Description != "" {
+			body += "\n" + indentBlock(c.Description)
+		}
+		md = strings.Replace(md, head+note, head+"\n"+body, 1)
 	}
 	return "% git-credential-ghapp 1\n\n" + md + manExtra, nil
 }
@@ -138,6 +163,66 @@ func indentBlock(s string) string {
 // manExtra follows the generated part of the man page.
 // TestManPageNamesEveryKeyAndVariable checks its lists against the code.
 const manExtra = `
+# EXAMPLES
+
+Make git use the helper for github.com, for every user of a machine or a
+container image (run as root, or in the image's build):
+
+    git-credential-ghapp setup --system --client-id Iv23liYourClientID
+
+For yourself only, on a GitHub Enterprise Server:
+
+    git-credential-ghapp setup --host https://github.example.com --client-id Iv23liYourClientID
+
+Then push as usual; the first push signs you in:
+
+    git push
+
+See who is signed in, until when, and which repositories the token reaches:
+
+    git-credential-ghapp status
+
+Sign in ahead of time, and sign out everywhere (revoking the tokens):
+
+    git-credential-ghapp login
+    git-credential-ghapp logout --all
+
+Serve the sign-in page on a Unix socket, for jupyter-server-proxy:
+
+    git-credential-ghapp web --listen unix:$XDG_RUNTIME_DIR/ghapp-web.sock
+
+See what the helper decides during a push, on standard error:
+
+    GHAPP_TRACE=1 git push
+
+Take back what setup wrote:
+
+    git-credential-ghapp setup --system --undo
+
+# SIGNING IN
+
+The first git command that needs a token, with none kept, shows a device
+code on the terminal. Open the address on any device, enter the code and
+authorize the app; the git command then goes on by itself:
+
+    $ git push
+    git-credential-ghapp: to sign in to github.com (GitHub App Iv23liExampleID), open https://github.com/login/device
+    git-credential-ghapp: and enter the code WDJB-MJHT (valid for 15 minutes)
+    git-credential-ghapp: signed in to github.com as octocat for 8h (until 17:42 UTC); octocat can push to: octocat/hello-world; grant more at https://github.com/apps/my-app/installations/new
+    To https://github.com/octocat/hello-world.git
+       3a694ff..f7d8dc5  main -> main
+
+For the next 8 hours git push, git fetch and git clone just work. Where git
+runs without a terminal (the JupyterLab git panel, an editor), the command
+fails at once with the code, and the next one, once the code is entered,
+works:
+
+    git-credential-ghapp: to sign in to github.com, open https://github.com/login/device and enter the code WDJB-MJHT (valid until 09:57)
+    git-credential-ghapp: then run the git command again
+
+The app reaches only the repositories it is installed on: install it on
+more at https://github.com/apps/APP/installations/new.
+
 # CONFIGURATION
 
 Settings are git config keys. Each is read with git's URL matching, as
@@ -191,6 +276,9 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 **JUPYTERHUB_USER**, **USER**
 : The user name that replaces {user} in ghapp.webUrl.
 
+**GHAPP_TRACE**
+: 1 makes the helper write to standard error, one line each starting "git-credential-ghapp: trace: ", what it decided: the request, whether the host is served and why, the settings read, the store, a hit or a miss and why, the sign-in, and each HTTP call with its status and duration. It never writes a token or a device code.
+
 # FILES
 
 **$XDG_RUNTIME_DIR/git-credential-ghapp/**, **/dev/shm/git-credential-ghapp-UID/**
@@ -201,7 +289,7 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 
 # EXIT STATUS
 
-0 on success, and for requests the helper does not serve (git then asks its next helper). 1 on error, with one line on standard error that names the cause and the fix.
+0 on success, for requests the helper does not serve (git then asks its next helper), and for an operation it does not know when git runs it (git may grow operations). 1 on error, with one line on standard error that names the cause and the fix: among them a flag it does not know or a bad flag value, and an unknown command typed at a terminal.
 
 # SEE ALSO
 

@@ -48,7 +48,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 				Notice:    func(msg string) { fmt.Fprintf(stderr, "git-credential-ghapp: %s\n", msg) },
 			})
 		},
-		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: userAgent{}},
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: helper.TraceHTTP(userAgent{}, stderr)},
 	}
 	h.Settings = func(url string) (config.Settings, error) {
 		o, err := origin.ParseURL(url)
@@ -63,34 +63,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	app := newApp(h, &clientIDFlag, stdin)
 	app.Writer, app.ErrWriter = stdout, stderr
+	var unknown string
+	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
 	if err := app.Run(args); err != nil {
 		if err != errSaid {
 			fmt.Fprintln(stderr, helper.ErrorLine(err))
 		}
 		return 1
 	}
+	// git may grow operations, and a helper must ignore those it does not
+	// know; a person at a terminal has mistyped a command.
+	if unknown != "" && isTerminal(stdin) {
+		fmt.Fprintln(stderr, helper.ErrorLine(fmt.Errorf("unknown command %q (see git-credential-ghapp --help)", unknown)))
+		return 1
+	}
 	return 0
 }
 
 func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
-	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a URL, or a bare host for https://HOST"}
-	return &cli.App{
-		Name:    "git-credential-ghapp",
-		Usage:   "give git short-lived GitHub App tokens through the device flow",
-		Version: version,
+	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a `URL`, or a bare host for https://HOST"}
+	app := &cli.App{
+		Name:      "git-credential-ghapp",
+		Usage:     "give git short-lived GitHub App tokens through the device flow",
+		UsageText: "git-credential-ghapp [--client-id ID] [--store NAME] COMMAND [OPTIONS]",
+		Version:   version,
 		Description: "git runs this helper when configured with `git config --global credential.helper ghapp`.\n" +
 			"It answers from its cache, or signs you in with a device code shown on your terminal.\n" +
 			"Tokens last 8 hours and are kept only in memory or on tmpfs.",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client ID (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: clientIDFlag},
-			&cli.StringFlag{Name: "store", Usage: "where tokens are kept: " + auto.NameList() + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreFlag},
+			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client `ID` (else $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, git config ghapp.clientId)", Destination: clientIDFlag},
+			&cli.StringFlag{Name: "store", Usage: "keep tokens in the store `NAME`: " + auto.NameList() + " (else $GHAPP_STORE, git config ghapp.store; default auto)", EnvVars: []string{"GHAPP_STORE"}, Destination: &h.StoreFlag},
 		},
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			{
-				Name:  "get",
-				Usage: "git's request for a credential (read from stdin)",
+				Name:      "get",
+				UsageText: "git-credential-ghapp get < REQUEST",
+				Usage:     "git's request for a credential (read from stdin)",
 				Action: func(c *cli.Context) error {
 					if get(h, stdin, c.App.ErrWriter) != 0 {
 						return errSaid
@@ -99,16 +109,18 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				},
 			},
 			{
-				Name:  "store",
-				Usage: "git's report that a credential worked (ignored: only tokens this helper minted are kept)",
+				Name:      "store",
+				UsageText: "git-credential-ghapp store < REQUEST",
+				Usage:     "git's report that a credential worked (ignored: only tokens this helper minted are kept)",
 				Action: func(*cli.Context) error {
 					_, err := io.Copy(io.Discard, io.LimitReader(stdin, 1<<20))
 					return err
 				},
 			},
 			{
-				Name:  "erase",
-				Usage: "git's report that a credential was rejected (read from stdin)",
+				Name:      "erase",
+				UsageText: "git-credential-ghapp erase < REQUEST",
+				Usage:     "git's report that a credential was rejected (read from stdin)",
 				Action: func(*cli.Context) error {
 					req, err := credential.Read(stdin)
 					if err != nil {
@@ -118,9 +130,10 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				},
 			},
 			{
-				Name:  "login",
-				Usage: "sign in now with the device flow",
-				Flags: []cli.Flag{hostFlag},
+				Name:      "login",
+				Usage:     "sign in now with the device flow",
+				UsageText: "git-credential-ghapp login [--host URL]",
+				Flags:     []cli.Flag{hostFlag},
 				Action: func(c *cli.Context) error {
 					o, err := origin.ParseURL(c.String("host"))
 					if err != nil {
@@ -132,9 +145,10 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				},
 			},
 			{
-				Name:  "logout",
-				Usage: "forget tokens and revoke them",
-				Flags: []cli.Flag{hostFlag, &cli.StringFlag{Name: "user", Usage: "only this account (default: every account on the host)"}, &cli.BoolFlag{Name: "all", Usage: "every host and account; also stops the token daemon"}},
+				Name:      "logout",
+				Usage:     "forget tokens and revoke them",
+				UsageText: "git-credential-ghapp logout [--host URL [--user LOGIN] | --all]",
+				Flags:     []cli.Flag{hostFlag, &cli.StringFlag{Name: "user", Usage: "only the account `LOGIN` (default: every account on the host)"}, &cli.BoolFlag{Name: "all", Usage: "every host and account; also stops the token daemon"}},
 				Action: func(c *cli.Context) error {
 					if c.Bool("all") {
 						return h.Logout(c.Context, nil, "")
@@ -159,13 +173,24 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 			statusCommand(h),
 			webCommand(h),
 		},
-		// git may grow operations; a helper must ignore those it does not know.
+		// git may grow operations; a helper must ignore those it does not
+		// know (run tells a person at a terminal).
 		CommandNotFound: func(*cli.Context, string) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%v (see git-credential-ghapp --help)", err)
-		},
-		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:    usageError(""),
+		ExitErrHandler:  func(*cli.Context, error) {},
 	}
+	for _, c := range app.Commands {
+		// A command has no subcommands: completion offers no help, h.
+		c.HideHelpCommand = true
+		c.OnUsageError = usageError(c.Name)
+		for _, f := range c.Flags {
+			// "(default: false)" says nothing a switch does not.
+			if b, ok := f.(*cli.BoolFlag); ok {
+				b.DisableDefaultText = true
+			}
+		}
+	}
+	return app
 }
 
 // errSaid ends a command whose error is already on stderr.

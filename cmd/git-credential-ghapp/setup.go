@@ -17,8 +17,9 @@ import (
 // only one git asks for one GitHub server.
 func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 	return &cli.Command{
-		Name:  "setup",
-		Usage: "make git use this helper for a GitHub server (--undo takes it back)",
+		Name:      "setup",
+		Usage:     "make git use this helper for a GitHub server (--undo takes it back)",
+		UsageText: "git-credential-ghapp setup [--global | --system | --file FILE] [--host URL] [--client-id ID] [--store NAME] [--undo]",
 		Description: "Writes, for the server URL U:\n" +
 			"  credential.U.helper = \"\" then ghapp (so no other helper answers for U)\n" +
 			"  credential.U.useHttpPath = true\n" +
@@ -30,7 +31,7 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			&cli.StringFlag{Name: "file", Usage: "change the git config file `FILE`"},
 			&cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server `URL`, or a bare host for https://HOST"},
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client `ID`, written as ghapp.U.clientId"},
-			&cli.StringFlag{Name: "store", Usage: "have git run the helper with --store `S`"},
+			&cli.StringFlag{Name: "store", Usage: "have git run the helper with --store `NAME`"},
 			&cli.BoolFlag{Name: "undo", Usage: "remove what setup writes, and nothing else"},
 		},
 		Action: func(c *cli.Context) error {

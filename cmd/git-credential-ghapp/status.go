@@ -16,8 +16,9 @@ import (
 // until when, and which repositories the token can reach.
 func statusCommand(h *helper.Helper) *cli.Command {
 	return &cli.Command{
-		Name:  "status",
-		Usage: "show who is signed in, until when, and which repositories the GitHub App lets git reach",
+		Name:      "status",
+		UsageText: "git-credential-ghapp status [--host URL] [--json]",
+		Usage:     "show who is signed in, until when, and which repositories the GitHub App lets git reach",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "only the GitHub server `URL` (or a bare host for https://HOST); default: every server signed in to"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON document (fields in docs/status.md)"},

@@ -17,8 +17,9 @@ import (
 // webCommand is `git-credential-ghapp web`: the sign-in page.
 func webCommand(h *helper.Helper) *cli.Command {
 	return &cli.Command{
-		Name:  "web",
-		Usage: "serve the sign-in page: accounts, codes waiting to be entered, sign in and out (see docs/web.md)",
+		Name:      "web",
+		UsageText: "git-credential-ghapp web [--listen unix:PATH | 127.0.0.1:PORT]",
+		Usage:     "serve the sign-in page: accounts, codes waiting to be entered, sign in and out (see docs/web.md)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:0", Usage: "where to serve: unix:`PATH` (a socket only you may use, for jupyter-server-proxy) or 127.0.0.1:PORT or [::1]:PORT (0 picks a free port; the address to open, with its secret, is printed)"},
 		},

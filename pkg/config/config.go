@@ -20,6 +20,10 @@ type Settings struct {
 	// --client-id flag, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID,
 	// ghapp.clientId. Empty when none is set.
 	ClientID string
+	// ClientIDSource names where ClientID came from ("--client-id",
+	// "$GHAPP_CLIENT_ID", "$GH_SCOPED_CREDS_CLIENT_ID", "ghapp.clientId"),
+	// or is "" when none is set: for $GHAPP_TRACE.
+	ClientIDSource string
 	// HostConfigured is true when a ghapp.<url>.clientId matched the URL:
 	// only that makes a host other than github.com served.
 	HostConfigured bool
@@ -124,11 +128,28 @@ func ClientID(flag, configured string) string {
 	return strings.TrimSpace(firstNonEmpty(flag, os.Getenv("GHAPP_CLIENT_ID"), os.Getenv("GH_SCOPED_CREDS_CLIENT_ID"), configured))
 }
 
+// clientIDSource names where ClientID finds the client ID, in the same
+// order.
+func clientIDSource(flag, configured string) string {
+	for _, c := range []struct{ name, value string }{
+		{"--client-id", flag},
+		{"$GHAPP_CLIENT_ID", os.Getenv("GHAPP_CLIENT_ID")},
+		{"$GH_SCOPED_CREDS_CLIENT_ID", os.Getenv("GH_SCOPED_CREDS_CLIENT_ID")},
+		{"ghapp.clientId", configured},
+	} {
+		if c.value != "" {
+			return c.name
+		}
+	}
+	return ""
+}
+
 func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub bool) (Settings, error) {
 	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor, BackgroundSignIn: true}
 	cfgID := keys["ghapp.clientid"].Value
 	s.HostConfigured = !forGitHub && cfgID != ""
 	s.ClientID = ClientID(flagClientID, cfgID)
+	s.ClientIDSource = clientIDSource(flagClientID, cfgID)
 
 	if e, ok := keys["ghapp.minlifetime"]; ok {
 		d, err := time.ParseDuration(e.Value)

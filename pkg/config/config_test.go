@@ -37,19 +37,19 @@ func TestDefaults(t *testing.T) {
 func TestClientIDPrecedence(t *testing.T) {
 	testsupport.Isolate(t)
 	gitSet(t, "ghapp.clientId", "Iv1.config")
-	check := func(flag, want string) {
+	check := func(flag, want, from string) {
 		t.Helper()
 		s, err := Load("https://github.com", flag, true)
-		if err != nil || s.ClientID != want {
-			t.Errorf("ClientID = %q, %v; want %q", s.ClientID, err, want)
+		if err != nil || s.ClientID != want || s.ClientIDSource != from {
+			t.Errorf("ClientID = %q from %q, %v; want %q from %q", s.ClientID, s.ClientIDSource, err, want, from)
 		}
 	}
-	check("", "Iv1.config")
+	check("", "Iv1.config", "ghapp.clientId")
 	t.Setenv("GH_SCOPED_CREDS_CLIENT_ID", "Iv1.scoped")
-	check("", "Iv1.scoped")
+	check("", "Iv1.scoped", "$GH_SCOPED_CREDS_CLIENT_ID")
 	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
-	check("", "Iv1.env")
-	check("Iv1.flag", "Iv1.flag")
+	check("", "Iv1.env", "$GHAPP_CLIENT_ID")
+	check("Iv1.flag", "Iv1.flag", "--client-id")
 }
 
 func TestOnlyURLSpecificClientIDServesOtherHosts(t *testing.T) {
@@ -92,7 +92,7 @@ func TestURLMatchedSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{ClientID: "Iv1.local", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
+	want := Settings{ClientID: "Iv1.local", ClientIDSource: "ghapp.clientId", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
 	}

@@ -387,6 +387,19 @@ func (s *Server) DeviceCodesIssued() int {
 	return len(s.codeOrder)
 }
 
+// IssuedDeviceCodes returns every device code ever issued (the secret
+// the client polls with, not the user code people type), oldest first,
+// so that tests can look for them where they must not be.
+func (s *Server) IssuedDeviceCodes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.codeOrder))
+	for i, c := range s.codeOrder {
+		out[i] = c.device
+	}
+	return out
+}
+
 // IssuedTokens returns every access and refresh token ever issued, oldest
 // first, so that tests can look for them where they must not be.
 func (s *Server) IssuedTokens() []string {

@@ -65,8 +65,10 @@ func (h *Helper) now() time.Time {
 // else a new one from the device flow. Requests this helper does not
 // serve get no answer, so git asks its next helper.
 func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
+	h.traceRequest("get", req)
 	o, ok := servable(req)
 	if !ok {
+		h.traceUnservable(req)
 		return nil
 	}
 	// A hit reads no configuration: a token is only ever minted for a
@@ -83,6 +85,8 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	if err != nil {
 		return err
 	}
+	h.traceSettings(requestURL(o, req), s)
+	h.traceServed(o, s)
 	if !served(o, s) {
 		return nil
 	}
@@ -183,6 +187,7 @@ func (h *Helper) open(s *config.Settings) (namedStore, error) {
 	if err != nil {
 		return namedStore{}, err
 	}
+	h.traceOpened(name, s)
 	return namedStore{st, name}, nil
 }
 
@@ -209,6 +214,7 @@ func (h *Helper) OpenStore(o *origin.Origin) (store.Store, string, error) {
 // an error: signing in would only mint a token it cannot keep.
 func (h *Helper) lookup(st store.Store, o origin.Origin, login string) (store.Token, bool, error) {
 	tok, err := st.Get(o.String(), login)
+	h.traceLookup(st, o, login, tok, err)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.Token{}, false, nil
@@ -282,8 +288,10 @@ func webRoot(o string) string {
 // the cached token leaves it alone: git is then talking about another
 // helper's credential.
 func (h *Helper) Erase(req *credential.Request) error {
+	h.traceRequest("erase", req)
 	o, ok := servable(req)
 	if !ok {
+		h.traceUnservable(req)
 		return nil
 	}
 	st, _, err := h.OpenStore(&o)
@@ -313,6 +321,8 @@ func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
 	if err != nil {
 		return err
 	}
+	h.traceSettings(o.String(), s)
+	h.traceServed(o, s)
 	if !served(o, s) {
 		return fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId to its GitHub App's client ID", o.HostPort(), o)
 	}

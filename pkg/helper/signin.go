@@ -13,6 +13,7 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/deviceflow"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/prompt"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/trace"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
@@ -32,11 +33,13 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 			keepRefresh = true
 		}
 	}
+	trace.Printf(h.Stderr, "sign-in to %s: device flow started in this process", o)
 	tok, err := h.mint(ctx, signInRequest(o, s, wantLogin), keepRefresh, func(c store.SignIn) {
 		h.showCode(screen, o, s.ClientID, c)
 		stopCountdown = screen.Countdown(c.Expiry)
 	})
 	stopCountdown()
+	h.traceSignInEnd(o, tok, err)
 	if err != nil {
 		return store.Token{}, err
 	}
@@ -56,8 +59,10 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 // git command killed while waiting leaves the code valid for the next one
 // to join, and status and the web page can show it meanwhile.
 func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.Origin, s config.Settings, wantLogin string) (store.Token, error) {
+	trace.Printf(h.Stderr, "sign-in to %s: left to the token daemon; waiting for it", o)
 	c, err := bg.StartSignIn(ctx, signInRequest(o, s, wantLogin))
 	if err != nil {
+		trace.Printf(h.Stderr, "sign-in to %s: the daemon did not start it", o)
 		return store.Token{}, err
 	}
 	screen := h.screen()
@@ -69,6 +74,7 @@ func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.O
 	defer cancel()
 	tok, err := bg.WaitSignIn(ctx, o.String(), wantLogin)
 	stopCountdown()
+	h.traceSignInEnd(o, tok, err)
 	if err != nil {
 		if ctx.Err() != nil {
 			return store.Token{}, fmt.Errorf("sign-in interrupted: %w", ctx.Err())
@@ -84,8 +90,10 @@ func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.O
 // quit=1 stops git from asking for a password. The next git command,
 // once the code is entered, is a cache hit.
 func (h *Helper) signInLater(ctx context.Context, bg store.SignIns, o origin.Origin, s config.Settings, wantLogin string) error {
+	trace.Printf(h.Stderr, "sign-in to %s: left to the token daemon in the background, as get may not wait", o)
 	c, err := bg.StartSignIn(ctx, signInRequest(o, s, wantLogin))
 	if err != nil {
+		trace.Printf(h.Stderr, "sign-in to %s: the daemon did not start it", o)
 		return err
 	}
 	h.sayEnded(prompt.Plain(h.Stderr), o, c)
