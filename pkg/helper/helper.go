@@ -107,19 +107,20 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	// this command ends, and other commands join it. A store that cannot
 	// (files, an older daemon) leaves it to this command.
 	if bg := backgroundSignIns(st.Store, s); bg != nil {
+		var tok store.Token
 		if !s.Interactive {
-			err := h.signInLater(ctx, bg, o, s, req.Username)
-			if !errors.Is(err, store.ErrNoBackgroundSignIn) {
-				return err
+			err = h.signInLater(ctx, bg, o, s, req.Username)
+		} else if tok, err = h.signInThrough(ctx, bg, o, s, req.Username); err == nil {
+			return h.answer(req, tok)
+		}
+		if errors.Is(err, store.ErrSignedIn) {
+			// A sign-in ended between the look above and the daemon's turn.
+			if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
+				return h.answerOr(err, req, tok)
 			}
-		} else {
-			tok, err := h.signInThrough(ctx, bg, o, s, req.Username)
-			if err == nil {
-				return h.answer(req, tok)
-			}
-			if !errors.Is(err, store.ErrNoBackgroundSignIn) {
-				return err
-			}
+		}
+		if !errors.Is(err, store.ErrNoBackgroundSignIn) {
+			return err
 		}
 	}
 	if !s.Interactive {

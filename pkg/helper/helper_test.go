@@ -67,11 +67,18 @@ type fakeDaemon struct {
 	starts  int
 	minted  store.Token
 	waitErr error
+	// meanwhile, when set, is kept by a sign-in that ends just before
+	// StartSignIn's turn.
+	meanwhile store.Token
 }
 
 func (f *fakeDaemon) StartSignIn(_ context.Context, req store.SignInRequest) (store.SignIn, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.meanwhile.AccessToken != "" {
+		f.toks, _ = store.Replace(f.toks, f.meanwhile)
+		return store.SignIn{}, store.ErrSignedIn
+	}
 	f.starts++
 	c := f.code
 	c.Origin, c.Login = req.Origin, req.Login
@@ -262,6 +269,15 @@ func TestGet(t *testing.T) {
 				r.daemon.code.Ended = "access denied: the sign-in was cancelled"
 			},
 			stderr: "did not finish: access denied", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "a sign-in that ends between the look and the daemon's turn answers, without a new code",
+			setup: func(r *rig) {
+				r.settings.Interactive, r.settings.Store = false, "memory"
+				r.h.Stores("memory", false)
+				r.daemon.meanwhile = store.Token{Origin: r.origin(), Login: "octocat", AccessToken: "ghu_meanwhile", Expiry: r.clock.Now().Add(time.Hour), Minted: r.clock.Now()}
+			},
+			wantPW: "ghu_meanwhile", reads: 1,
 		},
 		{
 			name: "ghapp.backgroundSignIn=false only says how to sign in",

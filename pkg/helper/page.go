@@ -61,7 +61,9 @@ func (p Page) Login(ctx context.Context, host string) (status.Pending, error) {
 	if able, has := st.Store.(interface{ BackgroundSignIns() bool }); !ok || has && !able.BackgroundSignIns() {
 		return status.Pending{}, fmt.Errorf("signing in from the page needs the memory store, which keeps the sign-in going in the background (this machine uses %s)", st.name)
 	}
-	c, err := bg.StartSignIn(ctx, signInRequest(o, s, ""))
+	req := signInRequest(o, s, "")
+	req.EvenIfSignedIn = true // the person asked for a sign-in
+	c, err := bg.StartSignIn(ctx, req)
 	if err != nil {
 		return status.Pending{}, err
 	}

@@ -32,6 +32,11 @@ var ErrNoBackgroundSignIn = errors.New("this store cannot run sign-ins in the ba
 // to tell.
 var ErrNoSignIn = errors.New("no sign-in is under way")
 
+// ErrSignedIn is returned by StartSignIn when a usable token for the
+// request was kept since the caller looked: a sign-in finished meanwhile,
+// and the caller should look again rather than show a new code.
+var ErrSignedIn = errors.New("a sign-in finished meanwhile")
+
 // Token is one user access token for one account on one host, together
 // with what was resolved from configuration when it was minted, so that a
 // cache hit can be answered without reading configuration again.
@@ -181,6 +186,9 @@ type SignInRequest struct {
 	MinLifetime time.Duration
 	Refresh     bool          // keep the refresh token (ghapp.refresh)
 	RefreshFor  time.Duration // how long renewals may go on
+	// EvenIfSignedIn starts a sign-in though a usable token is kept (a
+	// person asked for one); otherwise StartSignIn returns ErrSignedIn.
+	EvenIfSignedIn bool
 }
 
 // SignIn is one device code waiting to be entered.
@@ -205,7 +213,9 @@ type SignIns interface {
 	// StartSignIn returns the code of the sign-in under way for the
 	// request's origin and login, starting one when none is, or when the
 	// last one ended. At most one code is requested per origin and login
-	// while one is valid, however many callers ask.
+	// while one is valid, however many callers ask. Unless the request
+	// says EvenIfSignedIn, it returns ErrSignedIn instead of starting one
+	// when a usable token is kept.
 	StartSignIn(ctx context.Context, req SignInRequest) (SignIn, error)
 	// WaitSignIn waits until the sign-in under way for origin and login
 	// ends, and returns the kept token or why it failed. Telling the

@@ -312,6 +312,8 @@ func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store
 		return store.SignIn{}, errors.New(resp.Error)
 	case statusNoSignIn:
 		return store.SignIn{}, noBackground(errNoSignIns.Error())
+	case statusSignedIn:
+		return store.SignIn{}, store.ErrSignedIn
 	}
 	return store.SignIn{}, s.refusal(resp)
 }

@@ -432,6 +432,8 @@ func (s *server) signIn(c *net.UnixConn, req Request) {
 			resp = Response{Status: statusSignIns, SignIns: []store.SignIn{st}}
 		case errors.Is(err, errNoSignIns):
 			resp = Response{Status: statusNoSignIn}
+		case errors.Is(err, store.ErrSignedIn):
+			resp = Response{Status: statusSignedIn}
 		case errors.Is(err, errClosed):
 			return // exiting: unanswered, so the client starts another daemon
 		default:

@@ -88,6 +88,11 @@ func (tb *table) StartSignIn(ctx context.Context, req store.SignInRequest) (stor
 		tb.expireSignIns(now)
 		si := tb.signIns[k]
 		if si == nil || si.decided() {
+			// The caller looked before a sign-in that just ended kept its
+			// token: a new code would only be a second one to enter.
+			if _, t, ok := tb.pick(req.Origin, req.Login, now); ok && t.Usable(now) && !req.EvenIfSignedIn {
+				return store.SignIn{}, store.ErrSignedIn
+			}
 			si = tb.startSignIn(k, req, si, now)
 		}
 		if !si.hasCode && !si.decided() {

@@ -116,7 +116,9 @@ func notYet[T any](t *testing.T, ch <-chan T, what string) {
 // its flow and what StartSignIn returned.
 func startWithCode(t *testing.T, tb *table, f *fakeFlows, now time.Time, login, code string) (*flow, store.SignIn) {
 	t.Helper()
-	ch := startAsync(context.Background(), tb, signInReq(login))
+	req := signInReq(login)
+	req.EvenIfSignedIn = true // some tests keep a token first
+	ch := startAsync(context.Background(), tb, req)
 	fl := f.called(t)
 	fl.showCode(now, code)
 	got := recv(t, ch)
@@ -228,7 +230,14 @@ func TestSignInSuccess(t *testing.T) {
 			t.Errorf("WaitSignIn(%q) after the end = %s, %v", login, late.AccessToken, err)
 		}
 	}
-	// A new StartSignIn starts a new flow, with nothing to report.
+	// A get that looked before the token was kept gets ErrSignedIn, not
+	// a second code to enter.
+	for _, login := range []string{"octocat", ""} {
+		if _, err := tb.StartSignIn(context.Background(), store.SignInRequest{Origin: gh, Login: login, ClientID: "Iv1.test"}); !errors.Is(err, store.ErrSignedIn) {
+			t.Errorf("StartSignIn(%q) with a usable token kept: %v, want ErrSignedIn", login, err)
+		}
+	}
+	// A person asking for a sign-in starts a new flow, with nothing to report.
 	_, s := startWithCode(t, tb, f, clock.Now(), "octocat", "EFGH-5678")
 	if s.Ended != "" {
 		t.Errorf("Ended = %q after a success", s.Ended)

@@ -138,6 +138,7 @@ const (
 	statusSignIns  byte = 'i'
 	statusFailed   byte = 'f'
 	statusNoSignIn byte = 'u'
+	statusSignedIn byte = 'k' // StartSignIn: a usable token is kept
 )
 
 // Response is the daemon's answer to one request.
@@ -316,7 +317,7 @@ func parseResponse(body []byte) (Response, error) {
 				resp.SignIns[i] = d.signIn()
 			}
 		}
-	case statusNotFound, statusStale, statusNoSignIn:
+	case statusNotFound, statusStale, statusNoSignIn, statusSignedIn:
 	default:
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
@@ -424,6 +425,7 @@ func (e *encoder) signInRequest(r *store.SignInRequest) {
 	e.varint(int64(r.MinLifetime))
 	e.flag(r.Refresh)
 	e.varint(int64(r.RefreshFor))
+	e.flag(r.EvenIfSignedIn)
 }
 
 func (e *encoder) signIn(s *store.SignIn) {
@@ -569,12 +571,13 @@ func (d *decoder) flag() bool {
 
 func (d *decoder) signInRequest() *store.SignInRequest {
 	return &store.SignInRequest{
-		Origin:      d.str(),
-		Login:       d.str(),
-		ClientID:    d.str(),
-		MinLifetime: time.Duration(d.varint()),
-		Refresh:     d.flag(),
-		RefreshFor:  time.Duration(d.varint()),
+		Origin:         d.str(),
+		Login:          d.str(),
+		ClientID:       d.str(),
+		MinLifetime:    time.Duration(d.varint()),
+		Refresh:        d.flag(),
+		RefreshFor:     time.Duration(d.varint()),
+		EvenIfSignedIn: d.flag(),
 	}
 }
 
