@@ -23,7 +23,8 @@
 #
 # Packages are made by nfpm, fetched and built through the Go module proxy
 # at the version pinned below (go run ...@version): nothing to install
-# first. Needs Go, git and gzip.
+# first. Needs Go, git and gzip. $MAINTAINER names the packages'
+# maintainer (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +65,10 @@ done
 gzip -9n <docs/man/git-credential-ghapp.1 >"$dist/git-credential-ghapp.1.gz"
 
 export VERSION=$version DIST=$dist
-export MAINTAINER=${MAINTAINER:-git-credential-ghapp maintainers <maintainers@ghapp-creds.invalid>}
+# The project has no contact address; its issue tracker is named in the
+# packages' description. Set MAINTAINER="Name <email>" to ship the packages
+# in a distribution (Debian's Maintainer field needs an email address).
+export MAINTAINER=${MAINTAINER:-git-credential-ghapp maintainers}
 for arch in amd64 arm64; do
 	for packager in deb rpm; do
 		ARCH=$arch go run "$nfpm" package --config packaging/nfpm.yaml \
