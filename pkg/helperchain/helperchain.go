@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/gitconfig"
@@ -92,6 +93,18 @@ func Others(es []gitconfig.Located, url string) []Helper {
 		}
 	}
 	return out
+}
+
+// Served returns the URLs of the credential.<url>.helper keys in es that
+// run this helper, each once, in order.
+func Served(es []gitconfig.Located) []string {
+	var urls []string
+	for _, e := range es {
+		if sub, ok := subsection(e.Key); ok && sub != "" && Ours(e.Value) && !slices.Contains(urls, sub) {
+			urls = append(urls, sub)
+		}
+	}
+	return urls
 }
 
 // subsection returns the URL of credential.<url>.helper ("" for
