@@ -15,9 +15,14 @@ import (
 )
 
 // NoteOtherGits tells, on stderr, of each other git that reads another
-// system config file than written, with the command that sets it up too.
+// system config file than written, not set up for o.Origin yet, with the
+// command that sets it up too.
 func NoteOtherGits(ctx context.Context, stderr io.Writer, o Options, written string) {
 	for _, g := range OtherSystemFiles(ctx, written) {
+		es, err := gitconfig.Read(ctx, gitconfig.Scope{"--file", g.File}, "credential")
+		if err == nil && lastPair(entries(es).values(helperKey(o.Origin.String()))) >= 0 {
+			continue
+		}
 		fmt.Fprintf(stderr, "note: %s reads another system config, %s: set it up there too with: %s\n", safetext.Line(g.Git), safetext.Line(g.File), safetext.Line(o.CommandLine(g.File)))
 	}
 }
