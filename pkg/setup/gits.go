@@ -58,8 +58,8 @@ func OtherSystemFiles(ctx context.Context, written string) []OtherGit {
 	seen := map[string]bool{clean(written): true}
 	var out []OtherGit
 	for _, git := range gitsOnPath() {
-		file, err := gitconfig.SystemFile(ctx, git)
-		if err != nil || seen[clean(file)] {
+		file, ok := gitconfig.SystemFile(ctx, git)
+		if !ok || seen[clean(file)] {
 			continue
 		}
 		seen[clean(file)] = true

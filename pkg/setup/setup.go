@@ -230,7 +230,7 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 	}
 	others, err := helperchain.Find(ctx, "", u)
 	if err != nil {
-		return r, fmt.Errorf("cannot read git's configuration: %v", err)
+		return r, fmt.Errorf("cannot read %s: %v", g.what(nil), err)
 	}
 	for _, h := range others {
 		if !o.RemoveOtherHelpers || !h.Stores() || h.File != r.File {

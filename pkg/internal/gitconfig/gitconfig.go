@@ -159,25 +159,19 @@ func FileOf(ctx context.Context, scope Scope, key string) (string, error) {
 }
 
 // SystemFile returns the path of the system config file that the git
-// binary at gitPath reads. Every git knows it (it is compiled in, or
-// $GIT_CONFIG_SYSTEM), and `git config --system --edit` hands it to the
-// editor: an editor that prints its argument reveals it, whether or not
-// the file exists.
-func SystemFile(ctx context.Context, gitPath string) (string, error) {
+// binary at gitPath reads; ok is false when it cannot tell. Every git
+// knows it (compiled in, or $GIT_CONFIG_SYSTEM), and
+// `git config --system --edit` hands it to the editor: an editor that
+// prints its argument reveals it, whether or not the file exists.
+func SystemFile(ctx context.Context, gitPath string) (path string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gitPath, "config", "--system", "--edit")
 	// git runs an editor with a space through the shell, with the file as "$@".
 	cmd.Env = append(os.Environ(), "GIT_EDITOR=printf %s")
 	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s config --system --edit: %v", gitPath, err)
-	}
-	path := strings.TrimSpace(string(out))
-	if path == "" {
-		return "", fmt.Errorf("%s config --system --edit named no file", gitPath)
-	}
-	return path, nil
+	path = strings.TrimSpace(string(out))
+	return path, err == nil && path != ""
 }
 
 // parseLocated reads git config -z --show-scope --show-origin output:
