@@ -162,7 +162,9 @@ func FileOf(ctx context.Context, scope Scope, key string) (string, error) {
 // binary at gitPath reads; ok is false when it cannot tell. Every git
 // knows it (compiled in, or $GIT_CONFIG_SYSTEM), and
 // `git config --system --edit` hands it to the editor: an editor that
-// prints its argument reveals it, whether or not the file exists.
+// prints its argument reveals it, whether or not the file exists (git
+// refuses only a file whose directory is missing, which it cannot read
+// either).
 func SystemFile(ctx context.Context, gitPath string) (path string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
