@@ -100,11 +100,13 @@ func (c Change) String() string {
 	return s
 }
 
+// show words a value for a terminal: values found in the file, such as
+// another helper's, may hold anything.
 func show(v string) string {
 	if v == "" {
 		return `""`
 	}
-	return v
+	return safetext.Line(v)
 }
 
 // Result is what Apply or Undo did.
