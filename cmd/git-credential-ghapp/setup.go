@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helperchain"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/setup"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/auto"
@@ -24,7 +25,8 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			"  credential.U.helper = \"\" then ghapp (so no other helper answers for U)\n" +
 			"  credential.U.useHttpPath = true\n" +
 			"  ghapp.U.clientId = ID (with --client-id)\n" +
-			"Running it again changes nothing. Use --system in a container image's build.",
+			"Running it again changes nothing. Use --system in a container image's build.\n" +
+			"It names the file it wrote, and warns of other helpers git would also give tokens to.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "global", Usage: "change your own git config, ~/.gitconfig (the default)"},
 			&cli.BoolFlag{Name: "system", Usage: "change the system git config, e.g. /etc/gitconfig (needs root; what an image build runs)"},
@@ -32,7 +34,8 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			&cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server `URL`, or a bare host for https://HOST"},
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client `ID`, written as ghapp.U.clientId"},
 			&cli.StringFlag{Name: "store", Usage: "have git run the helper with --store `NAME`"},
-			&cli.BoolFlag{Name: "undo", Usage: "remove what setup writes, and nothing else"},
+			&cli.BoolFlag{Name: "undo", Usage: "remove what setup writes, and nothing else (and put back what --remove-other-helpers removed)"},
+			&cli.BoolFlag{Name: "remove-other-helpers", Usage: "also remove, from the file setup writes, the other credential helpers that would keep the tokens (--undo puts them back)"},
 		},
 		Action: func(c *cli.Context) error {
 			scopes := 0
@@ -56,10 +59,11 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 				return fmt.Errorf("--host %q: %v", c.String("host"), err)
 			}
 			opts := setup.Options{
-				Scope:    setup.Scope{System: c.Bool("system"), File: c.String("file")},
-				Origin:   o,
-				ClientID: firstSet(c.String("client-id"), *clientIDFlag),
-				Store:    c.String("store"),
+				Scope:              setup.Scope{System: c.Bool("system"), File: c.String("file")},
+				Origin:             o,
+				ClientID:           firstSet(c.String("client-id"), *clientIDFlag),
+				Store:              c.String("store"),
+				RemoveOtherHelpers: c.Bool("remove-other-helpers"),
 			}
 			where := "in " + opts.Scope.String()
 
@@ -78,6 +82,11 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			}
 			if len(r.Changes) == 0 {
 				fmt.Fprintf(h.Stdout, "already set up for %s %s\n", o, where)
+			}
+			fmt.Fprintln(h.Stdout, r.FileLine())
+			helperchain.Warn(h.Stderr, r.Others)
+			if opts.Scope.System {
+				setup.NoteOtherGits(c.Context, h.Stderr, opts, r.File)
 			}
 			for _, n := range r.Notes {
 				fmt.Fprintf(h.Stderr, "note: %s\n", n)

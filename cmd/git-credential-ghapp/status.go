@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helperchain"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/status"
 )
@@ -40,12 +41,17 @@ func statusCommand(h *helper.Helper) *cli.Command {
 			if err != nil {
 				return err
 			}
+			others, err := r.FindOtherHelpers(c.Context, "", host)
+			if err != nil {
+				fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: cannot list the other credential helpers git calls: %v\n", err)
+			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(h.Stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
 			r.WriteText(h.Stdout, host, time.Now())
+			helperchain.Warn(h.Stderr, others)
 			return nil
 		},
 	}

@@ -13,7 +13,9 @@ import (
 	"sync"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helperchain"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/gitconfig"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 )
 
@@ -67,6 +69,10 @@ type Options struct {
 	// Store is the token store the helper is told to use ("ghapp --store
 	// S"); "" lets the helper choose.
 	Store string
+	// RemoveOtherHelpers has Apply remove, from the file it writes, the
+	// other helpers git would call for Origin that keep what git gives
+	// them, and record them for Undo.
+	RemoveOtherHelpers bool
 }
 
 // Change is one value written or removed.
@@ -76,6 +82,9 @@ type Change struct {
 	Value    string
 	Replaced bool   // Op "set" replaced Was
 	Was      string // the value before, when Replaced
+	// From is the file of another helper removed (Op "remove"), which
+	// setup --undo puts back.
+	From string
 }
 
 // String words the change as setup prints it, e.g.
@@ -85,14 +94,19 @@ func (c Change) String() string {
 	if c.Replaced {
 		s += fmt.Sprintf(" (was %s)", show(c.Was))
 	}
+	if c.From != "" {
+		s += fmt.Sprintf(" (from %s; setup --undo puts it back)", safetext.Line(c.From))
+	}
 	return s
 }
 
+// show words a value for a terminal: values found in the file, such as
+// another helper's, may hold anything.
 func show(v string) string {
 	if v == "" {
 		return `""`
 	}
-	return v
+	return safetext.Line(v)
 }
 
 // Result is what Apply or Undo did.
@@ -105,12 +119,26 @@ type Result struct {
 	// Notes are one-line remarks for the person about what was set up,
 	// which the caller prints (as "note: …") when Apply succeeds.
 	Notes []string
+	// File is the absolute path of the file Apply wrote (or found already
+	// set up), as git names it.
+	File string
+	// Others are the other helpers git still calls for the origin after
+	// Apply, in git's order, for the caller to warn about.
+	Others []helperchain.Helper
 }
+
+// FileLine names the file Apply wrote, as setup prints it.
+func (r Result) FileLine() string { return "config file: " + safetext.Line(r.File) }
 
 // The keys setup owns, for URL u.
 func helperKey(u string) string   { return "credential." + u + ".helper" }
 func httpPathKey(u string) string { return "credential." + u + ".useHttpPath" }
 func clientIDKey(u string) string { return "ghapp." + u + ".clientId" }
+
+// removedKey records, in the file setup wrote, each helper that
+// --remove-other-helpers took out, as its key, a newline (which no key
+// holds) and its value, in file order, for Undo to put back.
+func removedKey(u string) string { return "ghapp." + u + ".removedHelper" }
 
 // HelperValue is the credential.helper value for store: git runs it as
 // `git credential-ghapp [--store S] <op>`.
@@ -137,6 +165,9 @@ func (o Options) check() error {
 	}
 	if o.Store != "" && !storeName().MatchString(o.Store) {
 		return fmt.Errorf("--store %q is not a store name", o.Store)
+	}
+	if o.ClientID != "" && strings.Trim(o.ClientID, "0123456789") == "" {
+		return fmt.Errorf("--client-id %s looks like an App ID; copy the Client ID (Iv…) from the app's settings", o.ClientID)
 	}
 	if o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
 		return fmt.Errorf("--client-id %q does not look like a GitHub App client ID (Iv1.… or Iv23…, shown on the app's settings page; not the numeric App ID)", o.ClientID)
@@ -193,28 +224,90 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 		return r, err
 	}
 
-	want := HelperValue(o.Store)
+	if err := g.setHelper(ctx, &r, file, u, HelperValue(o.Store)); err != nil {
+		return r, err
+	}
+	if r.File, err = gitconfig.FileOf(ctx, o.Scope.flags(), helperKey(u)); err != nil {
+		return r, fmt.Errorf("cannot read %s: %v", o.Scope, err)
+	}
+	others, err := helperchain.Find(ctx, "", u)
+	if err != nil {
+		return r, fmt.Errorf("cannot read %s: %v", g.what(nil), err)
+	}
+	for _, h := range others {
+		if !o.RemoveOtherHelpers || !h.Stores() || h.File != r.File {
+			r.Others = append(r.Others, h)
+		}
+	}
+	if o.RemoveOtherHelpers && len(r.Others) < len(others) {
+		if err := g.removeOthers(ctx, &r, file, u, others); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// setHelper makes the last helpers of credential.<u>.helper "" and want.
+func (g gitConfig) setHelper(ctx context.Context, r *Result, file entries, u, want string) error {
 	vals := file.values(helperKey(u))
 	if i := lastPair(vals); i >= 0 {
 		if vals[i+1] == want {
-			return r, nil
+			return nil
 		}
 		old := vals[i+1]
 		if err := g.write(ctx, "--replace-all", helperKey(u), want, gitconfig.ExactValue(old)); err != nil {
-			return r, err
+			return err
 		}
 		r.Changes = append(r.Changes, Change{Op: "set", Key: helperKey(u), Value: want, Replaced: true, Was: old})
-		return r, nil
+		return nil
 	}
 	if err := g.write(ctx, "--add", helperKey(u), ""); err != nil {
-		return r, err
+		return err
 	}
 	r.Changes = append(r.Changes, Change{Op: "set", Key: helperKey(u), Value: ""})
 	if err := g.write(ctx, "--add", helperKey(u), want); err != nil {
-		return r, err
+		return err
 	}
 	r.Changes = append(r.Changes, Change{Op: "add", Key: helperKey(u), Value: want})
-	return r, nil
+	return nil
+}
+
+// removeOthers removes from the file setup writes each helper of others
+// there that stores, recording it first under removedKey(u). Removing a
+// key's value removes every line of it with that value, so each such
+// line in the file (in file order) is recorded, to come back as many
+// times.
+func (g gitConfig) removeOthers(ctx context.Context, r *Result, file entries, u string, others []helperchain.Helper) error {
+	type kv struct{ key, value string }
+	gone := map[kv]bool{}
+	for _, h := range others {
+		if h.Stores() && h.File == r.File {
+			gone[kv{h.Key, h.Value}] = true
+		}
+	}
+	var order []kv
+	for _, e := range file {
+		if k := (kv{e.Key, e.Value}); gone[k] && !e.Valueless {
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		if err := g.write(ctx, "--add", removedKey(u), k.key+"\n"+k.value); err != nil {
+			return err
+		}
+	}
+	done := map[kv]bool{}
+	for _, k := range order {
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		if err := g.write(ctx, "--unset-all", k.key, gitconfig.ExactValue(k.value)); err != nil {
+			return err
+		}
+		r.Changes = append(r.Changes, Change{Op: "remove", Key: k.key, Value: k.value, From: r.File})
+	}
+	return nil
 }
 
 // plainHTTPNote says what setting up a loopback http server risks.
@@ -274,11 +367,44 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 		}
 		r.Changes = append(r.Changes, Change{Op: "remove", Key: clientIDKey(u), Value: id})
 	}
+	if err := g.restoreOthers(ctx, &r, file, u); err != nil {
+		return r, err
+	}
 	if len(r.Changes) > 0 {
 		g.dropIfEmpty(ctx, "credential", u)
 		g.dropIfEmpty(ctx, "ghapp", u)
 	}
 	return r, nil
+}
+
+// restoreOthers puts back, in their order, the helpers Apply removed
+// (less any that are back already), and drops the record.
+func (g gitConfig) restoreOthers(ctx context.Context, r *Result, file entries, u string) error {
+	recs := file.values(removedKey(u))
+	if len(recs) == 0 {
+		return nil
+	}
+	present := map[string]int{}
+	for _, e := range file {
+		if !e.Valueless {
+			present[e.Key+"\n"+e.Value]++
+		}
+	}
+	for _, rec := range recs {
+		key, value, ok := strings.Cut(rec, "\n")
+		if !ok || !strings.HasPrefix(key, "credential.") {
+			continue // not a record setup wrote
+		}
+		if present[rec] > 0 {
+			present[rec]--
+			continue
+		}
+		if err := g.write(ctx, "--add", key, value); err != nil {
+			return err
+		}
+		r.Changes = append(r.Changes, Change{Op: "add", Key: key, Value: value})
+	}
+	return g.write(ctx, "--unset-all", removedKey(u))
 }
 
 // lastPair returns the index of the last "" that is immediately followed

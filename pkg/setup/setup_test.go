@@ -396,3 +396,113 @@ func TestGlobalScopeIsTheDefault(t *testing.T) {
 	apply(t, o)
 	wantValues(t, filepath.Join(os.Getenv("HOME"), ".gitconfig"), "credential.https://github.com.helper", "", "ghapp")
 }
+
+func TestAllDigitClientIDIsAnAppID(t *testing.T) {
+	testsupport.Isolate(t)
+	o := opts(t, filepath.Join(t.TempDir(), "gitconfig"), gh)
+	o.ClientID = "123456"
+	_, err := Apply(context.Background(), o)
+	if err == nil || err.Error() != "--client-id 123456 looks like an App ID; copy the Client ID (Iv…) from the app's settings" {
+		t.Errorf("an App ID as client ID: %v", err)
+	}
+}
+
+func TestApplyNamesItsFileAndTheOtherHelpers(t *testing.T) {
+	home := testsupport.Isolate(t)
+	global := filepath.Join(home, ".gitconfig")
+	o := opts(t, "", gh)
+	o.Scope, o.ClientID = Scope{}, clientID
+	r := apply(t, o)
+	if r.File != global || r.FileLine() != "config file: "+global {
+		t.Errorf("File %q, line %q, want %s", r.File, r.FileLine(), global)
+	}
+	if len(r.Others) != 0 {
+		t.Errorf("others %+v in a fresh file", r.Others)
+	}
+	gitSet(t, global, "--add", "credential.helper", "store --file=/tmp/x")
+	gitSet(t, global, "--add", "credential.helper", "!gh auth git-credential")
+	r = apply(t, o)
+	if len(r.Changes) != 0 || len(r.Others) != 2 || r.Others[0].Value != "store --file=/tmp/x" || r.Others[0].File != global || !r.Others[0].Stores() || r.Others[1].Stores() {
+		t.Errorf("second setup: changes %q, others %+v", lines(r), r.Others)
+	}
+}
+
+func TestRemoveOtherHelpersThenUndoPutsThemBack(t *testing.T) {
+	home := testsupport.Isolate(t)
+	global := filepath.Join(home, ".gitconfig")
+	sys := filepath.Join(t.TempDir(), "system")
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "")
+	t.Setenv("GIT_CONFIG_SYSTEM", sys)
+	gitSet(t, sys, "--add", "credential.helper", "cache")
+	o := opts(t, "", gh)
+	o.Scope, o.ClientID = Scope{}, clientID
+	apply(t, o)
+	for _, v := range []string{"store --file=/tmp/a", "oauth", "store --file=/tmp/a", "manager"} {
+		gitSet(t, global, "--add", "credential.helper", v)
+	}
+	gitSet(t, global, "--add", "credential.https://github.com.helper", "store --file=/tmp/b")
+
+	o.RemoveOtherHelpers = true
+	r := apply(t, o)
+	// In file order: setup's section, which got the URL helper, comes first.
+	wantLines(t, "setup --remove-other-helpers", r,
+		"remove credential.https://github.com.helper = store --file=/tmp/b (from "+global+"; setup --undo puts it back)",
+		"remove credential.helper = store --file=/tmp/a (from "+global+"; setup --undo puts it back)",
+		"remove credential.helper = manager (from "+global+"; setup --undo puts it back)",
+	)
+	wantValues(t, global, "credential.helper", "oauth")
+	wantValues(t, global, "credential.https://github.com.helper", "", "ghapp")
+	// What keeps nothing stays; the system file's cache was dropped by
+	// setup's "" and is not touched either way.
+	if len(r.Others) != 1 || r.Others[0].Value != "oauth" {
+		t.Errorf("others after removal: %+v", r.Others)
+	}
+	if r := apply(t, o); len(r.Changes) != 0 {
+		t.Errorf("a second run changed %q", lines(r))
+	}
+	wantValues(t, sys, "credential.helper", "cache")
+
+	u := undo(t, o)
+	// Back in their order, after what stayed.
+	wantValues(t, global, "credential.helper", "oauth", "store --file=/tmp/a", "store --file=/tmp/a", "manager")
+	wantValues(t, global, "credential.https://github.com.helper", "store --file=/tmp/b")
+	wantValues(t, global, "ghapp.https://github.com.removedhelper")
+	if got := lines(u); !slices.Contains(got, "add credential.helper = manager") {
+		t.Errorf("undo printed %q", got)
+	}
+	if r := undo(t, o); len(r.Changes) != 0 {
+		t.Errorf("a second undo changed %q", lines(r))
+	}
+}
+
+// A conda image puts a git reading /opt/conda/etc/gitconfig first on
+// PATH; here a wrapper stands in for it.
+func TestOtherSystemFiles(t *testing.T) {
+	testsupport.Isolate(t)
+	real, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git")
+	}
+	dir := t.TempDir()
+	condaFile, usrFile := filepath.Join(dir, "conda-gitconfig"), filepath.Join(dir, "etc-gitconfig")
+	wrapper := filepath.Join(dir, "bin", "git")
+	os.Mkdir(filepath.Dir(wrapper), 0o755)
+	script := "#!/bin/sh\nGIT_CONFIG_SYSTEM=" + condaFile + " exec " + real + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_CONFIG_SYSTEM", usrFile)
+	t.Setenv("PATH", filepath.Dir(wrapper)+string(os.PathListSeparator)+filepath.Dir(real))
+	got := OtherSystemFiles(context.Background(), condaFile)
+	if len(got) != 1 || got[0].File != usrFile || got[0].Git != real {
+		t.Errorf("OtherSystemFiles = %+v, want %s reading %s", got, real, usrFile)
+	}
+	if got := OtherSystemFiles(context.Background(), usrFile); len(got) != 1 || got[0].File != condaFile || got[0].Git != wrapper {
+		t.Errorf("OtherSystemFiles from the other side = %+v", got)
+	}
+	// One git, or two reading the same file: nothing to say.
+	t.Setenv("PATH", filepath.Dir(real))
+	if got := OtherSystemFiles(context.Background(), usrFile); len(got) != 0 {
+		t.Errorf("one git: %+v", got)
+	}
+}

@@ -7,10 +7,12 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/helperchain"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
@@ -22,12 +24,79 @@ import (
 //	accounts  one entry per cached token, newest first; [] when none
 //	pending   one entry per device code waiting to be entered; [] when none
 //	sign_in   when accounts is empty, the command that signs in; else absent
+//	other_helpers  the other credential helpers git calls for these hosts; [] when none
 type Report struct {
 	Accounts []Account `json:"accounts"`
 	// Pending lists the sign-ins waiting for a person to enter a code;
 	// always present, [] when none.
 	Pending []Pending `json:"pending"`
 	SignIn  string    `json:"sign_in,omitempty"`
+	// OtherHelpers are filled by FindOtherHelpers.
+	OtherHelpers OtherHelpers `json:"other_helpers"`
+}
+
+// OtherHelper is another credential helper git calls for a host this
+// helper serves, which git gives this helper's tokens to after they work:
+//
+//	helper  the helper as configured, e.g. "store --file=/tmp/creds"
+//	scope   where git reads it: system, global, local, worktree or command
+//	file    the file that sets it; "" when set on git's command line
+//	stores  false only for helpers known to keep nothing they are given
+type OtherHelper struct {
+	Helper string `json:"helper"`
+	Scope  string `json:"scope"`
+	File   string `json:"file"`
+	Stores bool   `json:"stores"`
+}
+
+// OtherHelpers is a list that is [] in JSON when empty, never null.
+type OtherHelpers []OtherHelper
+
+// MarshalJSON writes [] for an empty list.
+func (o OtherHelpers) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		o = OtherHelpers{}
+	}
+	return json.Marshal([]OtherHelper(o))
+}
+
+// FindOtherHelpers sets r.OtherHelpers from git's configuration as seen
+// from dir ("" for the current directory, so that a repository's own
+// counts), and returns them: the helpers besides this one that git calls
+// for host, or, when host is nil, for github.com, each host of r and each
+// URL configured to run this helper. Each is listed once.
+func (r *Report) FindOtherHelpers(ctx context.Context, dir string, host *origin.Origin) ([]helperchain.Helper, error) {
+	es, err := helperchain.Read(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	var urls []string
+	if host != nil {
+		urls = []string{host.String()}
+	} else {
+		urls = []string{"https://github.com"}
+		for _, a := range r.Accounts {
+			urls = append(urls, a.URL)
+		}
+		for _, p := range r.Pending {
+			urls = append(urls, p.URL)
+		}
+		urls = append(urls, helperchain.Served(es)...)
+	}
+	type where struct{ key, value, file string }
+	seen := map[where]bool{}
+	var hs []helperchain.Helper
+	r.OtherHelpers = OtherHelpers{}
+	for _, u := range urls {
+		for _, h := range helperchain.Others(es, u) {
+			if w := (where{h.Key, h.Value, h.File}); !seen[w] {
+				seen[w] = true
+				hs = append(hs, h)
+				r.OtherHelpers = append(r.OtherHelpers, OtherHelper{Helper: h.Value, Scope: h.Scope, File: h.File, Stores: h.Stores()})
+			}
+		}
+	}
+	return hs, nil
 }
 
 // Pending is one device code waiting to be entered:
@@ -103,7 +172,7 @@ func Gather(ctx context.Context, st store.Store, storeName string, hc *http.Clie
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Accounts: []Account{}, Pending: []Pending{}}
+	r := &Report{Accounts: []Account{}, Pending: []Pending{}, OtherHelpers: OtherHelpers{}}
 	for _, t := range toks {
 		if host != nil && t.Origin != host.String() {
 			continue

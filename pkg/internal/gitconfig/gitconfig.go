@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -114,6 +116,103 @@ func Read(ctx context.Context, scope Scope, sections ...string) ([]Entry, error)
 	return parse(out), nil
 }
 
+// Located is an Entry with where git read it.
+type Located struct {
+	Entry
+	// Scope is git's name for where the entry comes from: system,
+	// global, local, worktree or command (git -c, $GIT_CONFIG_PARAMETERS,
+	// $GIT_CONFIG_COUNT).
+	Scope string
+	// File is the absolute path of the file holding the entry (an
+	// included file's own path); "" when it is not from a file.
+	File string
+}
+
+// ReadLocated returns, with one spawn run in dir ("" for the current
+// directory, whose repository's configuration then counts), every entry of
+// git's configuration as a whole whose key matches the extended regular
+// expression keyRE, in the order git reads them, with the scope and file
+// of each.
+func ReadLocated(ctx context.Context, dir, keyRE string) ([]Located, error) {
+	out, code, err := runIn(ctx, dir, "config", "-z", "--show-origin", "--show-scope", "--get-regexp", keyRE)
+	if code == 1 { // nothing matched
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseLocated(out, absDir(dir)), nil
+}
+
+// FileOf returns the absolute path of the file in scope (one file) that
+// holds key, as git reports it, or "" when key is not set there.
+func FileOf(ctx context.Context, scope Scope, key string) (string, error) {
+	out, code, err := run(ctx, append(append([]string{"config", "-z", "--show-origin"}, scope...), "--get-all", key)...)
+	if code == 1 {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	origin, _, _ := strings.Cut(string(out), "\x00")
+	return originFile(origin, absDir("")), nil
+}
+
+// SystemFile returns the path of the system config file that the git
+// binary at gitPath reads; ok is false when it cannot tell. Every git
+// knows it (compiled in, or $GIT_CONFIG_SYSTEM), and
+// `git config --system --edit` hands it to the editor: an editor that
+// prints its argument reveals it, whether or not the file exists (git
+// refuses only a file whose directory is missing, which it cannot read
+// either).
+func SystemFile(ctx context.Context, gitPath string) (path string, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gitPath, "config", "--system", "--edit")
+	// git runs an editor with a space through the shell, with the file as "$@".
+	cmd.Env = append(os.Environ(), "GIT_EDITOR=printf %s")
+	out, err := cmd.Output()
+	path = strings.TrimSpace(string(out))
+	return path, err == nil && path != ""
+}
+
+// parseLocated reads git config -z --show-scope --show-origin output:
+// "scope\0origin\0key\nvalue\0" per entry. Relative file names (a
+// repository's .git/config) are made absolute against dir.
+func parseLocated(out []byte, dir string) []Located {
+	recs := strings.Split(string(out), "\x00")
+	var ls []Located
+	for i := 0; i+2 < len(recs); i += 3 {
+		es := parse([]byte(recs[i+2]))
+		if len(es) != 1 {
+			continue
+		}
+		ls = append(ls, Located{Entry: es[0], Scope: recs[i], File: originFile(recs[i+1], dir)})
+	}
+	return ls
+}
+
+// originFile is the path in a --show-origin "file:PATH", made absolute
+// against dir; "" for any other origin (command line:, blob:, …).
+func originFile(origin, dir string) string {
+	path, ok := strings.CutPrefix(origin, "file:")
+	if !ok || path == "" {
+		return ""
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return filepath.Clean(path)
+}
+
+// absDir is dir made absolute, the current directory for "".
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
 // Write runs one changing git config command on scope, e.g.
 // Write(ctx, scope, "--add", key, value). Its arguments are on git's
 // command line, which other users can see: never pass a secret.
@@ -140,9 +239,15 @@ func parse(out []byte) []Entry {
 // err is one line: the first of git's complaint, without its "error: " or
 // "fatal: ", for callers to wrap in a message that names the file.
 func run(ctx context.Context, args ...string) (out []byte, code int, err error) {
+	return runIn(ctx, "", args...)
+}
+
+// runIn is run in directory dir ("" for the current one).
+func runIn(ctx context.Context, dir string, args ...string) (out []byte, code int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err = cmd.Output()

@@ -3,6 +3,7 @@ package gitconfig
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -186,5 +187,82 @@ func TestErrorsAreOneLine(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if _, err := Read(ctx, nil, "ghapp"); err == nil || err.Error() != "git is not on PATH" {
 		t.Errorf("no git: err = %v", err)
+	}
+}
+
+func TestParseLocated(t *testing.T) {
+	out := "system\x00file:/etc/gitconfig\x00credential.helper\ncache\x00" +
+		"local\x00file:.git/config\x00credential.helper\nstore\x00" +
+		"command\x00command line:\x00credential.helper\x00"
+	want := []Located{
+		{Entry: Entry{Key: "credential.helper", Value: "cache"}, Scope: "system", File: "/etc/gitconfig"},
+		{Entry: Entry{Key: "credential.helper", Value: "store"}, Scope: "local", File: "/repo/.git/config"},
+		{Entry: Entry{Key: "credential.helper", Valueless: true}, Scope: "command"},
+	}
+	if got := parseLocated([]byte(out), "/repo"); !slices.Equal(got, want) {
+		t.Errorf("parseLocated = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestReadLocatedFileOfAndSystemFile(t *testing.T) {
+	global := filepath.Join(testsupport.Isolate(t), ".gitconfig")
+	system := filepath.Join(t.TempDir(), "system")
+	t.Setenv("GIT_CONFIG_SYSTEM", system)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "")
+	ctx := context.Background()
+	if err := Write(ctx, Scope{"--system"}, "credential.helper", "cache"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(ctx, Scope{"--global"}, "credential.helper", "store"); err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	if out, err := exec.Command("git", "-C", repo, "config", "credential.helper", "oauth").CombinedOutput(); err != nil {
+		t.Fatalf("git config: %v %s", err, out)
+	}
+	ls, err := ReadLocated(ctx, repo, `^credential\.helper$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range ls {
+		got = append(got, l.Scope+" "+l.File+" "+l.Value)
+	}
+	want := []string{"system " + system + " cache", "global " + global + " store", "local " + filepath.Join(repo, ".git", "config") + " oauth"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ReadLocated = %q\nwant %q", got, want)
+	}
+	if ls, err := ReadLocated(ctx, repo, `^nothing\.here$`); err != nil || ls != nil {
+		t.Errorf("nothing matched: %v, %v", ls, err)
+	}
+
+	if f, err := FileOf(ctx, Scope{"--global"}, "credential.helper"); err != nil || f != global {
+		t.Errorf("FileOf --global = %q, %v; want %s", f, err, global)
+	}
+	if f, err := FileOf(ctx, Scope{"--global"}, "credential.nothing"); err != nil || f != "" {
+		t.Errorf("FileOf an unset key = %q, %v", f, err)
+	}
+
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Also when the file does not exist yet, and whatever GIT_CONFIG_NOSYSTEM says.
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	missing := filepath.Join(t.TempDir(), "not yet")
+	t.Setenv("GIT_CONFIG_SYSTEM", missing)
+	if f, ok := SystemFile(ctx, git); !ok || f != missing {
+		t.Errorf("SystemFile = %q, %v; want %s", f, ok, missing)
+	}
+	if _, ok := SystemFile(ctx, filepath.Join(t.TempDir(), "no-git")); ok {
+		t.Error("SystemFile of a missing binary answered")
+	}
+	// git refuses a file whose directory is missing, which it cannot read either.
+	t.Setenv("GIT_CONFIG_SYSTEM", filepath.Join(missing, "gitconfig"))
+	if f, ok := SystemFile(ctx, git); ok {
+		t.Errorf("SystemFile in a missing directory = %q", f)
 	}
 }
