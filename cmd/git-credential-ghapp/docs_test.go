@@ -518,6 +518,7 @@ var notInTroubleshooting = map[string]string{
 	"device code expired":        "deviceflow.ErrExpired: printed inside its longer message",
 	"device flow disabled":       "deviceflow.ErrDisabled: printed inside its longer message",
 	"client ID not recognized":   "deviceflow.ErrClientID: printed inside its longer message",
+	"sign-ins are rate-limited":  "deviceflow.ErrRateLimited: matched, never printed",
 	"no token daemon is running": "memory: a miss that starts the daemon, never printed",
 	"frame too large":            "memory wire: the daemon drops the connection",
 	"request is malformed":       "memory wire: inside \"the token daemon refused the request: …\"",
