@@ -620,6 +620,7 @@ var notInTroubleshooting = map[string]string{
 	"the sign-in ended without a token":                      "memory: a guard against a sign-in function that returns neither token nor error",
 	"no sign-in is under way":                                "store.ErrNoSignIn: a wait with nothing to wait for; the helper starts one first",
 	"this store cannot run sign-ins in the background":       "store.ErrNoBackgroundSignIn: the helper then signs in itself, never printed",
+	"sign-ins are rate-limited":                              "deviceflow.ErrRateLimited: matched, never printed",
 	"this store cannot run sign-ins in the background: tokens are kept in files, as the token daemon cannot run": "store.ErrNoBackgroundSignIn: the helper then signs in itself, never printed",
 	"the token daemon runs no sign-ins":   "store.ErrNoBackgroundSignIn: the helper then signs in itself, never printed",
 	"contains a NUL byte":                 "inside \"credential line N: …\"",

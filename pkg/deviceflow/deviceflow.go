@@ -1,20 +1,26 @@
-// Package deviceflow obtains a GitHub App user access token through the
-// OAuth device flow (RFC 8628), which needs no client secret. It drives
-// golang.org/x/oauth2 and turns every way the flow can end into one line
-// that says what happened and what to do.
+// Package deviceflow obtains a user access token through the OAuth device
+// flow (RFC 8628), which needs no client secret: from a GitHub App, or
+// from a GitLab application through GitLab's device authorization grant.
+// It turns every way the flow can end into one line that says what
+// happened and what to do.
+//
+// The flow asks for a code, shows it, and polls the token endpoint itself
+// rather than through golang.org/x/oauth2: its own loop reads the clock
+// through Flow.Now and Flow.Sleep, so that tests run the whole wait on a
+// fake clock, and it sees each answer's status and headers, which rate
+// limits are told by. It waits the server's interval before every poll,
+// adds 5 s on each slow_down (or takes the server's interval when that is
+// larger), and ends when the person authorizes the app, refuses, or the
+// code runs out, which the clock decides, never an error's type.
 package deviceflow
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -46,22 +52,46 @@ type Flow struct {
 	HTTP          *http.Client // nil means http.DefaultClient; redirects are refused either way
 	// Show is called once the code is known; it must not block.
 	Show func(Code)
+
+	// Provider is "gitlab" for a GitLab application (its device grant
+	// answers errors with HTTP 400 or 401, and refuses a confidential
+	// application with invalid_client); anything else, "" and "github"
+	// included, is a GitHub App.
+	Provider string
+	// Scopes, space-separated, are sent as scope with the device-code
+	// request when not empty (GitLab; GitHub Apps take none).
+	Scopes string
+
+	// Now and Sleep are the flow's clock: when the code expires, when to
+	// poll next, when a rate limit ends. nil means the real clock. Sleep
+	// returns ctx's error if ctx ends first.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 const (
 	// defaultCodeLife bounds the wait when a server sends no expires_in
-	// (GitHub's codes last 15 minutes).
+	// (GitHub's codes last 15 minutes, GitLab's 5).
 	defaultCodeLife = 15 * time.Minute
 	maxCodeLife     = 30 * time.Minute
+	// defaultInterval is RFC 8628's, for a server that sends none.
+	defaultInterval = 5 * time.Second
 	// maxInterval keeps a bogus interval from stalling the flow; polling
 	// sooner than asked only earns slow_down, which the flow honours.
-	maxInterval = 60
+	maxInterval = 60 * time.Second
+	// slowDownStep is what RFC 8628 adds to the interval on slow_down.
+	slowDownStep = 5 * time.Second
 	// A user code is a few characters (GitHub: WDJB-MJHT) and an address
 	// one line; a server sending more gets it cut.
 	maxUserCode = 64
 	maxURI      = 1000
 	// maxDescription bounds a server's error text shown in a message.
 	maxDescription = 160
+	// stormSlowDowns is how many slow_down answers make a code's expiry
+	// the server's doing rather than the person's.
+	stormSlowDowns = 2
+
+	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Errors the flow ends with. Each wraps into a message with the fix.
@@ -70,110 +100,272 @@ var (
 	ErrExpired  = errors.New("device code expired")
 	ErrDisabled = errors.New("device flow disabled")
 	ErrClientID = errors.New("client ID not recognized")
+	// ErrRateLimited: the server refused a device-code request or a poll
+	// for its rate limit (HTTP 429, or 403 with X-RateLimit-Remaining: 0),
+	// or a code expired while the server kept slowing the polls down.
+	ErrRateLimited = errors.New("sign-ins are rate-limited")
 )
+
+func (f *Flow) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
+	if f.Sleep != nil {
+		return f.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *Flow) gitlab() bool { return strings.EqualFold(f.Provider, "gitlab") }
+
+// appKind and serverKind name what the person or an administrator fixes.
+func (f *Flow) appKind() string {
+	if f.gitlab() {
+		return "GitLab application"
+	}
+	return "GitHub App"
+}
+
+func (f *Flow) serverKind() string {
+	if f.gitlab() {
+		return "GitLab"
+	}
+	return "GitHub"
+}
 
 // Token runs the flow: it asks for a code, shows it, and polls until the
 // person authorizes the app, refuses, or the code expires. Neither
 // request follows a redirect: the polls carry the device code.
 func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
-	hc := githubapi.NoRedirects(f.HTTP)
-	rec := &recorder{next: hc.Transport, url: f.DeviceCodeURL}
-	hc.Transport = rec
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-
-	cfg := &oauth2.Config{
-		ClientID: f.ClientID,
-		Endpoint: oauth2.Endpoint{
-			DeviceAuthURL: f.DeviceCodeURL,
-			TokenURL:      f.TokenURL,
-			// The default auto-detection retries every failed poll with the
-			// other style: two requests per interval, which earns slow_down.
-			AuthStyle: oauth2.AuthStyleInParams,
-		},
-	}
-	da, err := cfg.DeviceAuth(ctx)
+	dc, err := f.deviceCode(ctx)
 	if err != nil {
-		// A body that arrived but did not parse is the server's fault, not
-		// the network's.
-		return nil, f.codeError(err, rec.body())
+		return nil, err
 	}
-	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		// GitHub answers some errors with HTTP 200, which x/oauth2 turns
-		// into an empty response: the cause is in the body.
-		return nil, f.codeError(nil, rec.body())
-	}
-	now := time.Now()
-	if da.Expiry.IsZero() || da.Expiry.After(now.Add(maxCodeLife)) {
-		life := defaultCodeLife
-		if !da.Expiry.IsZero() {
-			life = maxCodeLife
-		}
-		da.Expiry = now.Add(life)
-	}
-	if da.Interval <= 0 {
-		da.Interval = 5
-	}
-	da.Interval = min(da.Interval, maxInterval)
-	code, err := f.code(da)
+	code, err := f.code(dc)
 	if err != nil {
 		return nil, err
 	}
 	if f.Show != nil {
 		f.Show(code)
 	}
+	return f.poll(ctx, dc)
+}
 
-	tok, err := cfg.DeviceAccessToken(ctx, da)
-	if err == nil {
-		// expires_in is relative, so a clock skew cannot cause this: only
-		// a zero-or-negative expires_in (or one that overflows) can. git
-		// 2.39 ignores password_expiry_utc, so such a token must not be
-		// handed out.
-		if !tok.Expiry.IsZero() && !tok.Expiry.After(time.Now()) {
-			return nil, fmt.Errorf("%s answered with a token that has already expired (its expires_in is not a positive number of seconds): the server misbehaved; run the git command again", host(f.TokenURL))
-		}
-		return tok, nil
+// deviceCode is the server's answer to the device-code request, with its
+// expiry and interval made sane.
+type deviceCode struct {
+	device, user, verify, complete string
+	expiry                         time.Time
+	interval                       time.Duration
+}
+
+// deviceCode asks the server for a code.
+func (f *Flow) deviceCode(ctx context.Context) (*deviceCode, error) {
+	form := url.Values{"client_id": {f.ClientID}}
+	if f.Scopes != "" {
+		form.Set("scope", f.Scopes)
 	}
-	// The library usually ends on its own deadline, not expired_token, when
-	// the code runs out; and a timeout error alone cannot tell a dead code
-	// from a dead network. The clock can.
-	if rd := redirect(err); rd != nil {
-		return nil, rd
+	a, err := f.post(ctx, f.DeviceCodeURL, form)
+	if err != nil {
+		return nil, githubapi.Unreachable(f.DeviceCodeURL, err)
 	}
-	var re *oauth2.RetrieveError
+	if limited, at := rateLimited(a, f.now()); limited {
+		return nil, f.rateLimitError(at)
+	}
+	fs, ok := a.fields()
+	if !ok || a.status/100 != 2 || fs["error"] != "" || fs["device_code"] == "" || fs["user_code"] == "" || verificationURI(fs) == "" {
+		// GitHub answers some errors with HTTP 200: the cause is in the body.
+		return nil, f.codeError(a)
+	}
+	now := f.now()
+	dc := &deviceCode{device: fs["device_code"], user: fs["user_code"], verify: verificationURI(fs), complete: fs["verification_uri_complete"]}
+	// A missing, zero or negative expires_in gets the default; a huge one
+	// is held to maxCodeLife without overflowing a Duration.
+	switch secs, ok := seconds(fs["expires_in"]); {
+	case !ok || secs <= 0:
+		dc.expiry = now.Add(defaultCodeLife)
+	case secs >= int64(maxCodeLife/time.Second):
+		dc.expiry = now.Add(maxCodeLife)
+	default:
+		dc.expiry = now.Add(time.Duration(secs) * time.Second)
+	}
+	dc.interval = interval(fs["interval"], defaultInterval)
+	return dc, nil
+}
+
+// verificationURI is verification_uri, or verification_url as some servers
+// spell it.
+func verificationURI(fs map[string]string) string {
+	if v := fs["verification_uri"]; v != "" {
+		return v
+	}
+	return fs["verification_url"]
+}
+
+// interval reads a server's interval in seconds, held between 1 s and
+// maxInterval; fallback when missing, zero or negative.
+func interval(raw string, fallback time.Duration) time.Duration {
+	secs, ok := seconds(raw)
 	switch {
-	case errors.As(err, &re):
-		return nil, f.pollError(re)
-	case !time.Now().Before(da.Expiry):
-		return nil, expired()
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("sign-in interrupted: %w", ctx.Err())
+	case !ok || secs <= 0:
+		return fallback
+	case secs >= int64(maxInterval/time.Second):
+		return maxInterval
 	}
-	if strings.Contains(err.Error(), "missing access_token") {
+	return time.Duration(secs) * time.Second
+}
+
+// throttle counts how often the server held the polls back.
+type throttle struct {
+	slowDowns, limited int
+}
+
+// storm says whether the server, not the person, is why a code ran out.
+func (t throttle) storm() bool { return t.slowDowns >= stormSlowDowns || t.limited > 0 }
+
+func (t throttle) String() string {
+	var parts []string
+	if t.slowDowns > 0 {
+		parts = append(parts, "slow_down "+times(t.slowDowns))
+	}
+	if t.limited > 0 {
+		parts = append(parts, "rate-limited "+times(t.limited))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// poll asks for the token every interval until the flow ends. A poll
+// that would come after the code's expiry is not made: the flow waits
+// out the code's life and ends, so that "expired" is true when said.
+func (f *Flow) poll(ctx context.Context, dc *deviceCode) (*oauth2.Token, error) {
+	form := url.Values{"client_id": {f.ClientID}, "device_code": {dc.device}, "grant_type": {grantDeviceCode}}
+	every := dc.interval
+	wait := every
+	var held throttle
+	for {
+		if !f.now().Add(wait).Before(dc.expiry) {
+			if err := f.sleep(ctx, max(dc.expiry.Sub(f.now()), 0)); err != nil {
+				return nil, interrupted(err)
+			}
+			return nil, f.expired(held)
+		}
+		if err := f.sleep(ctx, wait); err != nil {
+			return nil, interrupted(err)
+		}
+		wait = every
+		a, err := f.post(ctx, f.TokenURL, form)
+		if err != nil {
+			var rd *githubapi.RedirectError
+			switch {
+			case errors.As(err, &rd):
+				return nil, rd
+			case !f.now().Before(dc.expiry):
+				// A timeout and a dead code look alike; the clock tells.
+				return nil, f.expired(held)
+			case ctx.Err() != nil:
+				return nil, interrupted(ctx.Err())
+			}
+			return nil, githubapi.Unreachable(f.TokenURL, err)
+		}
+		if limited, at := rateLimited(a, f.now()); limited {
+			// Someone may have entered the code already: when the server
+			// says when to come back and the code still lives then, wait
+			// and poll on.
+			if at.IsZero() || !at.Before(dc.expiry) {
+				return nil, f.rateLimitError(at)
+			}
+			held.limited++
+			wait = max(at.Sub(f.now()), every)
+			continue
+		}
+		fs, ok := a.fields()
+		code, desc := fs["error"], fs["error_description"]
+		if !ok {
+			code, desc = errorFields(a.body)
+		}
+		switch {
+		case code == "authorization_pending":
+			continue
+		case code == "slow_down":
+			held.slowDowns++
+			every = min(max(every+slowDownStep, interval(fs["interval"], 0)), maxInterval)
+			wait = every
+			continue
+		case code != "":
+			return nil, f.pollError(code, desc)
+		case a.status >= 500:
+			return nil, fmt.Errorf("%s answered HTTP %d while waiting for authorization: the server is having trouble; try again later", host(f.TokenURL), a.status)
+		case a.status/100 != 2:
+			return nil, fmt.Errorf("%s answered HTTP %d while waiting for authorization; run the git command again", host(f.TokenURL), a.status)
+		case !ok:
+			return nil, fmt.Errorf("%s answered the token request with a body that is not a token response; run the git command again", host(f.TokenURL))
+		}
+		return f.token(a, fs)
+	}
+}
+
+func interrupted(err error) error {
+	return fmt.Errorf("sign-in interrupted: %w", err)
+}
+
+// token turns a successful answer into the token.
+func (f *Flow) token(a *answer, fs map[string]string) (*oauth2.Token, error) {
+	if fs["access_token"] == "" {
 		return nil, fmt.Errorf("%s answered without an access token: the server misbehaved; run the git command again", host(f.TokenURL))
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) || strings.Contains(err.Error(), "cannot parse") {
-		return nil, fmt.Errorf("%s answered the token request with a body that is not a token response; run the git command again", host(f.TokenURL))
+	tok := &oauth2.Token{AccessToken: fs["access_token"], TokenType: fs["token_type"], RefreshToken: fs["refresh_token"]}
+	if raw, present := fs["expires_in"]; present && raw != "" {
+		secs, ok := seconds(raw)
+		if !ok {
+			return nil, fmt.Errorf("%s answered the token request with a body that is not a token response; run the git command again", host(f.TokenURL))
+		}
+		if secs != 0 {
+			tok.Expiry = f.now().Add(time.Duration(secs) * time.Second)
+		}
 	}
-	return nil, githubapi.Unreachable(f.TokenURL, err)
+	// expires_in is relative, so a clock skew cannot cause this: only a
+	// zero-or-negative expires_in can. git 2.39 ignores
+	// password_expiry_utc, so such a token must not be handed out.
+	if !tok.Expiry.IsZero() && !tok.Expiry.After(f.now()) {
+		return nil, fmt.Errorf("%s answered with a token that has already expired (its expires_in is not a positive number of seconds): the server misbehaved; run the git command again", host(f.TokenURL))
+	}
+	return tok.WithExtra(a.raw()), nil
 }
 
 // code checks what the server sent for the person to see and makes it
 // safe to show. The raw values never appear in a message.
-func (f *Flow) code(da *oauth2.DeviceAuthResponse) (Code, error) {
-	verify, ok := webURL(da.VerificationURI)
+func (f *Flow) code(dc *deviceCode) (Code, error) {
+	verify, ok := webURL(dc.verify)
 	if !ok {
-		return Code{}, fmt.Errorf("%s sent a verification address that is not an http or https URL; check that it is a GitHub server", host(f.DeviceCodeURL))
+		return Code{}, fmt.Errorf("%s sent a verification address that is not an http or https URL; check that it is a %s server", host(f.DeviceCodeURL), f.serverKind())
 	}
 	c := Code{
-		UserCode:        safetext.Short(da.UserCode, maxUserCode),
-		VerificationURI: safetext.Short(da.VerificationURI, maxURI),
-		Expiry:          da.Expiry,
+		UserCode:        safetext.Short(dc.user, maxUserCode),
+		VerificationURI: safetext.Short(dc.verify, maxURI),
+		Expiry:          dc.expiry,
 	}
 	// The complete address is shown instead of the plain one when present,
 	// so it must not lead anywhere else.
-	if complete, ok := webURL(da.VerificationURIComplete); ok && sameHost(complete, verify) {
-		c.VerificationURIComplete = safetext.Short(da.VerificationURIComplete, maxURI)
+	if complete, ok := webURL(dc.complete); ok && sameHost(complete, verify) {
+		c.VerificationURIComplete = safetext.Short(dc.complete, maxURI)
 	}
 	endpoint, err := url.Parse(f.DeviceCodeURL)
 	c.OffServer = err != nil || !sameHost(verify, endpoint)
@@ -203,160 +395,4 @@ func sameHost(a, b *url.URL) bool {
 	}
 	name := func(u *url.URL) string { return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".") }
 	return name(a) == name(b) && port(a) == port(b)
-}
-
-// redirect returns the redirect that ended a request, or nil: one refused
-// by the client, or a 3xx answer net/http left alone.
-func redirect(err error) *githubapi.RedirectError {
-	var rd *githubapi.RedirectError
-	if errors.As(err, &rd) {
-		return rd
-	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		return githubapi.Redirected(re.Response)
-	}
-	return nil
-}
-
-func expired() error {
-	return fmt.Errorf("%w before it was entered; run the git command again for a new code", ErrExpired)
-}
-
-// codeError explains a failed device-code request from the library's error
-// or from the body of an HTTP-200 answer.
-func (f *Flow) codeError(err error, body []byte) error {
-	if rd := redirect(err); rd != nil {
-		return rd
-	}
-	var re *oauth2.RetrieveError
-	status := http.StatusOK
-	var code, desc string
-	switch {
-	case errors.As(err, &re):
-		status = re.Response.StatusCode
-		code, desc = re.ErrorCode, re.ErrorDescription
-		if code == "" {
-			code, desc = errorFields(re.Body)
-		}
-	case err != nil && body == nil:
-		return githubapi.Unreachable(f.DeviceCodeURL, err)
-	default:
-		code, desc = errorFields(body)
-	}
-	srv := host(f.DeviceCodeURL)
-	switch {
-	case code == "device_flow_disabled":
-		return fmt.Errorf("%w for this GitHub App on %s: enable \"Device Flow\" in the app's settings (General > Identifying and authorizing users)", ErrDisabled, srv)
-	case status == http.StatusNotFound || code == "Not Found" || code == "incorrect_client_credentials":
-		return f.clientIDError(srv)
-	case status >= 500:
-		return fmt.Errorf("%s answered HTTP %d to the device-code request: the server is having trouble; try again later", srv, status)
-	case code != "":
-		return fmt.Errorf("%s refused the device-code request: %s; check ghapp.clientId and the app's settings", srv, describe(code, desc))
-	case status != http.StatusOK:
-		return fmt.Errorf("%s answered HTTP %d to the device-code request; check that it is a GitHub server", srv, status)
-	}
-	return fmt.Errorf("%s answered the device-code request with something that is not a device code; check that it is a GitHub server", srv)
-}
-
-func (f *Flow) clientIDError(srv string) error {
-	return fmt.Errorf("%w: %q is not the client ID of a GitHub App on %s; copy the Client ID (not the App ID) from the app's settings into ghapp.clientId", ErrClientID, f.ClientID, srv)
-}
-
-// pollError explains how polling for the token ended.
-func (f *Flow) pollError(re *oauth2.RetrieveError) error {
-	srv := host(f.TokenURL)
-	switch re.ErrorCode {
-	case "access_denied":
-		return fmt.Errorf("%w: the sign-in was cancelled on %s; run the git command again to retry", ErrDenied, srv)
-	case "expired_token":
-		return expired()
-	case "device_flow_disabled":
-		return fmt.Errorf("%w for this GitHub App on %s: enable \"Device Flow\" in the app's settings (General > Identifying and authorizing users)", ErrDisabled, srv)
-	case "incorrect_client_credentials":
-		return f.clientIDError(srv)
-	case "incorrect_device_code", "unsupported_grant_type":
-		return fmt.Errorf("%s rejected the device code (%s); run the git command again", srv, re.ErrorCode)
-	case "":
-		if re.Response != nil && re.Response.StatusCode >= 500 {
-			return fmt.Errorf("%s answered HTTP %d while waiting for authorization: the server is having trouble; try again later", srv, re.Response.StatusCode)
-		}
-		if re.Response != nil {
-			return fmt.Errorf("%s answered HTTP %d while waiting for authorization; run the git command again", srv, re.Response.StatusCode)
-		}
-	}
-	return fmt.Errorf("%s ended the sign-in: %s; run the git command again", srv, describe(re.ErrorCode, re.ErrorDescription))
-}
-
-// describe shows a server's error code and description as one short,
-// printable line.
-func describe(code, desc string) string {
-	code, desc = safetext.Short(code, maxDescription), safetext.Short(desc, maxDescription)
-	if desc == "" {
-		return code
-	}
-	return code + " (" + desc + ")"
-}
-
-// errorFields reads "error" and "error_description" from a JSON or
-// form-encoded body.
-func errorFields(body []byte) (code, desc string) {
-	var j struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal(body, &j) == nil {
-		return j.Error, j.Description
-	}
-	if v, err := url.ParseQuery(string(body)); err == nil {
-		return v.Get("error"), v.Get("error_description")
-	}
-	return "", ""
-}
-
-// host names the server of a configured URL, safe to show.
-func host(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return safetext.Short(raw, maxURI)
-	}
-	return safetext.Line(u.Host)
-}
-
-// recorder keeps a copy of the device-code answer, which x/oauth2 drops
-// when the status is 200.
-type recorder struct {
-	next http.RoundTripper
-	url  string
-
-	mu   sync.Mutex
-	last []byte
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	next := r.next
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	resp, err := next.RoundTrip(req)
-	if err != nil || req.URL.String() != r.url {
-		return resp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, githubapi.MaxBody))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.last = body
-	r.mu.Unlock()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
-}
-
-func (r *recorder) body() []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last
 }

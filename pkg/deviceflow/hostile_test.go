@@ -72,7 +72,7 @@ func TestDeviceCodeRedirectIsRefused(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, githubtest.Options{})
 			other, hits := elsewhere(t)
-			redirectOn(s, "/login/device/code", other.URL, status)
+			redirectOn(s.Server, "/login/device/code", other.URL, status)
 			var shown Code
 			f := flowFor(s, &shown)
 			f.HTTP = followAll()
@@ -92,7 +92,7 @@ func TestTokenRedirectIsRefused(t *testing.T) {
 			s := newServer(t, githubtest.Options{})
 			s.AutoApprove("octocat")
 			other, hits := elsewhere(t)
-			redirectOn(s, "/login/oauth/access_token", other.URL, status)
+			redirectOn(s.Server, "/login/oauth/access_token", other.URL, status)
 			var shown Code
 			f := flowFor(s, &shown)
 			f.HTTP = followAll()
@@ -117,7 +117,7 @@ func TestRefreshRedirectIsRefused(t *testing.T) {
 	other, hits := elsewhere(t)
 	f.HTTP = followAll()
 	for _, status := range redirectStatuses {
-		redirectOn(s, "/login/oauth/access_token", other.URL, status)
+		redirectOn(s.Server, "/login/oauth/access_token", other.URL, status)
 		_, err := f.Refresh(context.Background(), tok.RefreshToken)
 		checkRedirect(t, err, other.URL, hits)
 	}

@@ -77,6 +77,15 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		oauthReply(w, r, http.StatusNotFound, map[string]any{"error": "Not Found"})
 		return
 	}
+	if s.opts.RateLimitDeviceCodes {
+		s.logf("device code refused: %s is rate-limited (HTTP 429)", s.opts.AppSlug)
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{
+			"error":             "rate_limited",
+			"error_description": "Too many device codes have been requested for this application. Try again later.",
+		})
+		return
+	}
 	if s.opts.DeviceFlowDisabled {
 		s.logf("device code refused: Device Flow is disabled for %s", s.opts.AppSlug)
 		s.oauthError(w, r, "device_flow_disabled", nil)
@@ -159,6 +168,10 @@ func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request) {
 	case !now.Before(c.expires):
 		errCode = "expired_token"
 	case now.Sub(c.lastPoll) < time.Duration(c.interval)*time.Second-pollJitter:
+		c.interval += 5
+		errCode, extra = "slow_down", map[string]any{"interval": c.interval}
+	case s.slowDownsSent < s.opts.SlowDownPolls:
+		s.slowDownsSent++
 		c.interval += 5
 		errCode, extra = "slow_down", map[string]any{"interval": c.interval}
 	case c.state == codeDenied:

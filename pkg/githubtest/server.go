@@ -37,7 +37,15 @@ type Options struct {
 	TokenLifetime      time.Duration // access token lifetime (default 8h)
 	NoTokenExpiry      bool          // app has "Expire user authorization tokens" off: no expires_in / refresh fields
 	DeviceFlowDisabled bool          // app has Device Flow off
-	Log                io.Writer     // if set, one human line per notable event; never a token
+	// RateLimitDeviceCodes makes the device-code endpoint refuse every
+	// request as a rate-limited app's: HTTP 429, Retry-After: 60 and a
+	// JSON error body.
+	RateLimitDeviceCodes bool
+	// SlowDownPolls answers slow_down to the first N polls of device
+	// codes, however they are spaced, raising the code's interval by 5 s
+	// each time as GitHub does: a slow_down storm.
+	SlowDownPolls int
+	Log           io.Writer // if set, one human line per notable event; never a token
 
 	Addr string           // listen address (default "127.0.0.1:0")
 	Now  func() time.Time // clock for code and token expiry and poll spacing (default time.Now)
@@ -71,6 +79,7 @@ type Server struct {
 	onCode        func(userCode string)
 	intercept     func(w http.ResponseWriter, r *http.Request) bool
 	requests      map[string]int
+	slowDownsSent int
 }
 
 type account struct {
