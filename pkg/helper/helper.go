@@ -92,14 +92,16 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 		storeErr = err
 	}
 
-	// A store that failed matters only for a host the helper serves,
-	// which configuration tells.
+	// Whether a failed store ends in quit=1 depends on whether the host
+	// is served, which configuration tells. For another host it is still
+	// said (a planted runtime directory is worth knowing about), and git
+	// asks its next helper.
 	s, err := h.Settings(requestURL(o, req))
 	switch {
 	case err != nil:
 		return served(o, s), err
 	case !served(o, s):
-		return false, nil
+		return false, storeErr
 	case storeErr != nil:
 		return true, storeErr
 	}

@@ -306,13 +306,13 @@ func TestGet(t *testing.T) {
 			wantErr: "symlink", reads: 1, wantPW: "quit",
 		},
 		{
-			name: "a store that cannot be read is no matter for an unserved host",
+			name: "a store that cannot be read, for an unserved host, is said with no answer",
 			setup: func(r *rig) {
 				r.h.Stores("auto", false)
 				r.stores["auto"].(*fakeStore).broken = errors.New("token file is a symlink")
 				r.settings.HostConfigured = false
 			},
-			reads: 1,
+			wantErr: "symlink", reads: 1,
 		},
 		{
 			name:    "configuration that does not check out, for a served host, quits",
