@@ -232,6 +232,9 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 **ghapp.clientId**
 : The GitHub App's client ID (Iv1.… or Iv23…, not the numeric App ID). As ghapp.URL.clientId it also makes a server other than github.com served.
 
+**ghapp.appUrl**
+: The GitHub App's page (https://github.com/apps/NAME; on GitHub Enterprise Server https://HOST/github-apps/NAME). The prompt then names the app, and its install page NAME/installations/new is given wherever a person needs it.
+
 **ghapp.store**
 : Where tokens are kept: auto (the default), memory, tmpfs or keyring.
 
@@ -258,8 +261,11 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 
 # ENVIRONMENT
 
-**GHAPP_CLIENT_ID**, **GH_SCOPED_CREDS_CLIENT_ID**
-: The client ID, for every server; --client-id comes first, ghapp.clientId last.
+**GHAPP_CLIENT_ID**, **GH_SCOPED_CREDS_CLIENT_ID**, **GITHUB_APP_CLIENT_ID**
+: The client ID, for every server, in this order; --client-id comes first, ghapp.clientId last.
+
+**GHAPP_APP_URL**, **GH_SCOPED_CREDS_APP_URL**
+: The GitHub App's page, for every server, in this order; ghapp.appUrl comes last.
 
 **GHAPP_STORE**
 : The store, as --store.
@@ -571,7 +577,7 @@ func TestManPageNamesEveryKeyAndVariable(t *testing.T) {
 		switch {
 		case regexp.MustCompile(`^ghapp\.[a-z]+$`).MatchString(s):
 			codeKeys = append(codeKeys, s)
-		case regexp.MustCompile(`^((GHAPP|GH_SCOPED_CREDS|GIT|XDG|JUPYTERHUB)_[A-Z_]+|USER)$`).MatchString(s):
+		case regexp.MustCompile(`^((GHAPP|GH_SCOPED_CREDS|GITHUB_APP|GIT|XDG|JUPYTERHUB)_[A-Z_]+|USER)$`).MatchString(s):
 			codeVars = append(codeVars, s)
 		}
 	}
@@ -638,9 +644,9 @@ var notInTroubleshooting = map[string]string{
 	"git is not on PATH":                  "setup: inside \"cannot read/change …\"",
 	"git config did not finish within %s": "setup: inside \"cannot read/change …\"",
 	// Between the memory store's client and daemon only.
-	"the token daemon speaks wire version 1": "memory: a daemon of the earlier version, stopped and replaced, never printed",
-	"the token daemon is unavailable":        "memory.ErrUnavailable: matched, never printed",
-	"the token daemon is exiting":            "memory: the daemon leaves a put unanswered, and the client starts another",
+	"the token daemon speaks an earlier wire version": "memory: a daemon of an earlier version, stopped and replaced, never printed",
+	"the token daemon is unavailable":                 "memory.ErrUnavailable: matched, never printed",
+	"the token daemon is exiting":                     "memory: the daemon leaves a put unanswered, and the client starts another",
 	// The memory daemon renews tokens (ghapp.refresh) in the background
 	// and prints nothing: a failed renewal ends in a device flow.
 	"%s refused to renew the token: %s":                "renewal in the daemon: never printed",

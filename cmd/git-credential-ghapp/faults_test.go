@@ -2,7 +2,7 @@ package main
 
 // Fault injection: the GitHub stand-in misbehaves on one endpoint at a
 // time, and the built helper, run directly and under real git, must fail
-// cleanly: exit 1, one clear line, nothing on stdout, no hang past its
+// cleanly: exit 1, one clear line, quit=1 alone on stdout, no hang past its
 // bound, and nothing cached that a later get could hand out.
 
 import (
@@ -149,7 +149,7 @@ func relNoCrash(t *testing.T, what, s string) {
 }
 
 // failedGet runs the helper's get and checks that it failed as a helper
-// must: exit 1 within bound, nothing on stdout, exactly one error line
+// must: exit 1 within bound, quit=1 alone on stdout, exactly one error line
 // that mentions every want. It returns that line.
 func (e *env) relFailedGet(rc *reliability.Case, bound time.Duration, want ...string) string {
 	t := e.t
@@ -163,8 +163,8 @@ func (e *env) relFailedGet(rc *reliability.Case, bound time.Duration, want ...st
 	if code := relExitCode(err); code != 1 {
 		t.Errorf("get exited %d (%v), want 1", code, err)
 	}
-	if out != "" {
-		t.Errorf("get wrote %d bytes on stdout, want none", len(out))
+	if out != "quit=1\n" {
+		t.Errorf("get wrote %d bytes on stdout, want quit=1 alone", len(out))
 	}
 	if took > bound {
 		t.Errorf("get took %v, past its %v bound", took, bound)
@@ -349,7 +349,7 @@ type faultCase struct {
 	full     bool // only in the full reliability run (relFullOnly)
 }
 
-const relFailContract = "exit 1, one error line naming cause and fix, nothing on stdout, no crash, within %s; git fails cleanly; nothing cached (the next get runs a new flow)"
+const relFailContract = "exit 1, one error line naming cause and fix, quit=1 alone on stdout (git stops without a password prompt), no crash, within %s; git fails cleanly; nothing cached (the next get runs a new flow)"
 
 func faultCases() []faultCase {
 	fixed := func(h func(w http.ResponseWriter, r *http.Request)) func(*testing.T) func(w http.ResponseWriter, r *http.Request) {

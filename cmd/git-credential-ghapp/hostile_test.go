@@ -31,7 +31,7 @@ func relNeedRoot(t *testing.T) {
 }
 
 // refusedGet runs get (interactive, against the stand-in) and checks that
-// it refused: exit 1, nothing on stdout, one error line with want, and no
+// it refused: exit 1, quit=1 alone on stdout, one error line with want, and no
 // device code asked for (the store is checked before anything else).
 func (e *env) refusedGet(rc *reliability.Case, want string) {
 	t := e.t
@@ -46,8 +46,8 @@ func (e *env) refusedGet(rc *reliability.Case, want string) {
 	if relExitCode(err) != 1 {
 		t.Errorf("get exited %d, want 1", relExitCode(err))
 	}
-	if out != "" {
-		t.Errorf("get wrote %d bytes on stdout, want none", len(out))
+	if out != "quit=1\n" {
+		t.Errorf("get wrote %d bytes on stdout, want quit=1 alone", len(out))
 	}
 	if len(lines) != 1 || !strings.Contains(lines[0], want) {
 		t.Errorf("want one error line saying %q, got %q", want, relHide(strings.Join(lines, "\n")))
@@ -122,7 +122,7 @@ func TestHostileRuntimeDir(t *testing.T) {
 				t.Parallel()
 				e := newEnv(t, store, githubtest.Options{})
 				rc := e.relCase("hostile neighbours", fmt.Sprintf("%s (store %s)", tc.name, store),
-					"get refuses the dir: exit 1, one clear line, nothing on stdout, no sign-in started, nothing written there")
+					"get refuses the dir: exit 1, one clear line, quit=1 alone on stdout, no sign-in started, nothing written there")
 				if err := tc.plant(e); err != nil {
 					t.Fatal(err)
 				}
@@ -183,7 +183,7 @@ func TestHostileTokenFiles(t *testing.T) {
 			lines := relErrorLines(stderr)
 			rc.Measured("helper get: exit %d in %.2f s, device flows started: %d, stdout: %d bytes; stderr: %s",
 				relExitCode(err), took.Seconds(), e.codes()-1, len(out), strings.Join(lines, " / "))
-			if relExitCode(err) != 1 || out != "" || e.codes() != 1 {
+			if relExitCode(err) != 1 || out != "quit=1\n" || e.codes() != 1 {
 				t.Errorf("get did not refuse before signing in: exit %d, %d device codes, stdout %d bytes", relExitCode(err), e.codes(), len(out))
 			}
 			if strings.Contains(out+stderr, "ghu_planted") {

@@ -41,8 +41,8 @@ func TestRateLimitedSignIn(t *testing.T) {
 		if code := relExitCode(err); code != 1 {
 			t.Errorf("get exited %d (%v), want 1", code, err)
 		}
-		if out != "" {
-			t.Errorf("get wrote %q on stdout, want nothing", relHide(out))
+		if out != "quit=1\n" {
+			t.Errorf("get wrote %q on stdout, want quit=1 alone", relHide(out))
 		}
 		lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 		m := line.FindStringSubmatch(stderr)

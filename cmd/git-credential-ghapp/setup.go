@@ -25,6 +25,7 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			"  credential.U.helper = \"\" then ghapp (so no other helper answers for U)\n" +
 			"  credential.U.useHttpPath = true\n" +
 			"  ghapp.U.clientId = ID (with --client-id)\n" +
+			"  ghapp.U.appUrl = URL (with --app-url)\n" +
 			"Running it again changes nothing. Use --system in a container image's build.\n" +
 			"It names the file it wrote, and warns of other helpers git would also give tokens to.",
 		Flags: []cli.Flag{
@@ -33,6 +34,7 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			&cli.StringFlag{Name: "file", Usage: "change the git config file `FILE`"},
 			&cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server `URL`, or a bare host for https://HOST"},
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client `ID`, written as ghapp.U.clientId"},
+			&cli.StringFlag{Name: "app-url", Usage: "the GitHub App's page `URL` (https://github.com/apps/NAME), written as ghapp.U.appUrl"},
 			&cli.StringFlag{Name: "store", Usage: "have git run the helper with --store `NAME`"},
 			&cli.BoolFlag{Name: "undo", Usage: "remove what setup writes, and nothing else (and put back what --remove-other-helpers removed)"},
 			&cli.BoolFlag{Name: "remove-other-helpers", Usage: "also remove, from the file setup writes, the other credential helpers that would keep the tokens (--undo puts them back)"},
@@ -63,6 +65,7 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 				Origin:             o,
 				ClientID:           firstSet(c.String("client-id"), *clientIDFlag),
 				Store:              c.String("store"),
+				AppURL:             c.String("app-url"),
 				RemoveOtherHelpers: c.Bool("remove-other-helpers"),
 			}
 			where := "in " + opts.Scope.String()

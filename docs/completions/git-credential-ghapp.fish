@@ -35,6 +35,7 @@ complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l sy
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l file -r -d 'change the git config file FILE'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l host -r -d 'the GitHub server URL, or a bare host for https://HOST'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l client-id -r -d 'the GitHub App\'s client ID, written as ghapp.U.clientId'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l app-url -r -d 'the GitHub App\'s page URL (https://github.com/apps/NAME), written as ghapp.U.appUrl'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l store -r -d 'have git run the helper with --store NAME'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l undo -d 'remove what setup writes, and nothing else (and put back what --remove-other-helpers removed)'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from setup' -f -l remove-other-helpers -d 'also remove, from the file setup writes, the other credential helpers that would keep the tokens (--undo puts them back)'

@@ -5,6 +5,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -12,18 +13,23 @@ import (
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/gitconfig"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 )
 
 // Settings are the ghapp.* values that apply to one remote URL.
 type Settings struct {
 	// ClientID is the GitHub App's client ID, from the first of: the
 	// --client-id flag, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID,
-	// ghapp.clientId. Empty when none is set.
+	// $GITHUB_APP_CLIENT_ID, ghapp.clientId. Empty when none is set.
 	ClientID string
 	// ClientIDSource names where ClientID came from ("--client-id",
-	// "$GHAPP_CLIENT_ID", "$GH_SCOPED_CREDS_CLIENT_ID", "ghapp.clientId"),
+	// "$GHAPP_CLIENT_ID", …, "ghapp.clientId"),
 	// or is "" when none is set: for $GHAPP_TRACE.
 	ClientIDSource string
+	// AppURL is the GitHub App's public page (https://github.com/apps/SLUG),
+	// from $GHAPP_APP_URL, $GH_SCOPED_CREDS_APP_URL or ghapp.appUrl, without
+	// a trailing slash; "" when none is set. See InstallURL and AppSlug.
+	AppURL string
 	// HostConfigured is true when a ghapp.<url>.clientId matched the URL:
 	// only that makes a host other than github.com served.
 	HostConfigured bool
@@ -66,7 +72,7 @@ const DefaultMinLifetime = 60 * time.Second
 const DefaultRefreshFor = 7 * 24 * time.Hour
 
 // ClientIDSources names every way to set the client ID, for error messages.
-const ClientIDSources = "--client-id, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID or git config ghapp.clientId"
+const ClientIDSources = "--client-id, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, $GITHUB_APP_CLIENT_ID or git config ghapp.clientId"
 
 // Load resolves the settings for url (scheme://host[:port][/path]) with a
 // single `git config --get-urlmatch` spawn. flagClientID is --client-id.
@@ -121,35 +127,37 @@ func isGitLabCom(url string) bool {
 
 // ClientID picks the client ID the helper signs in with: the first
 // non-empty of flag (--client-id), $GHAPP_CLIENT_ID,
-// $GH_SCOPED_CREDS_CLIENT_ID and configured (the ghapp.clientId git config
-// applies to the URL), trimmed. setup asks the same question, so that it
-// never tells a person one is set when the helper would find none.
+// $GH_SCOPED_CREDS_CLIENT_ID, $GITHUB_APP_CLIENT_ID (github-app-user-auth's
+// name) and configured (the ghapp.clientId git config applies to the URL),
+// trimmed. setup asks the same question, so that it never tells a person
+// one is set when the helper would find none.
 func ClientID(flag, configured string) string {
-	return strings.TrimSpace(firstNonEmpty(flag, os.Getenv("GHAPP_CLIENT_ID"), os.Getenv("GH_SCOPED_CREDS_CLIENT_ID"), configured))
+	id, _ := clientID(flag, configured)
+	return id
 }
 
-// clientIDSource names where ClientID finds the client ID, in the same
-// order.
-func clientIDSource(flag, configured string) string {
+// clientID is ClientID with the name of where it was found, for
+// $GHAPP_TRACE.
+func clientID(flag, configured string) (id, source string) {
 	for _, c := range []struct{ name, value string }{
 		{"--client-id", flag},
 		{"$GHAPP_CLIENT_ID", os.Getenv("GHAPP_CLIENT_ID")},
 		{"$GH_SCOPED_CREDS_CLIENT_ID", os.Getenv("GH_SCOPED_CREDS_CLIENT_ID")},
+		{"$GITHUB_APP_CLIENT_ID", os.Getenv("GITHUB_APP_CLIENT_ID")},
 		{"ghapp.clientId", configured},
 	} {
-		if c.value != "" {
-			return c.name
+		if v := strings.TrimSpace(c.value); v != "" {
+			return v, c.name
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub bool) (Settings, error) {
 	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor, BackgroundSignIn: true}
 	cfgID := keys["ghapp.clientid"].Value
 	s.HostConfigured = !forGitHub && cfgID != ""
-	s.ClientID = ClientID(flagClientID, cfgID)
-	s.ClientIDSource = clientIDSource(flagClientID, cfgID)
+	s.ClientID, s.ClientIDSource = clientID(flagClientID, cfgID)
 
 	if e, ok := keys["ghapp.minlifetime"]; ok {
 		d, err := time.ParseDuration(e.Value)
@@ -176,6 +184,9 @@ func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub boo
 		return s, err
 	}
 	s.WebURL = strings.TrimSpace(keys["ghapp.weburl"].Value)
+	if s.AppURL, err = appURL(keys); err != nil {
+		return s, err
+	}
 	if e, ok := keys["ghapp.refreshfor"]; ok {
 		d, err := time.ParseDuration(e.Value)
 		if err != nil || d < 0 {
@@ -184,6 +195,70 @@ func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub boo
 		s.RefreshFor = d
 	}
 	return s, nil
+}
+
+// appURL is the first non-empty of $GHAPP_APP_URL, $GH_SCOPED_CREDS_APP_URL
+// and ghapp.appUrl, checked.
+func appURL(keys map[string]gitconfig.Entry) (string, error) {
+	for _, src := range []struct{ name, value, fix string }{
+		{"$GHAPP_APP_URL", os.Getenv("GHAPP_APP_URL"), "fix the variable"},
+		{"$GH_SCOPED_CREDS_APP_URL", os.Getenv("GH_SCOPED_CREDS_APP_URL"), "fix the variable"},
+		{"ghapp.appUrl", keys["ghapp.appurl"].Value, "fix it with git config"},
+	} {
+		v := strings.TrimSpace(src.value)
+		if v == "" {
+			continue
+		}
+		u, ok := CheckAppURL(v)
+		if !ok {
+			return "", fmt.Errorf("%s %q is not a GitHub App's page: use its https address, like https://github.com/apps/my-app (%s)", src.name, v, src.fix)
+		}
+		return u, nil
+	}
+	return "", nil
+}
+
+// CheckAppURL returns raw, a GitHub App's public page, without a trailing
+// slash, and whether it is one: an absolute https URL (http only to this
+// machine, for tests) whose last path segment is the app's name.
+func CheckAppURL(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	if o, err := origin.Parse(u.Scheme, u.Host); err != nil || !o.SecureEnough() {
+		return "", false
+	}
+	trimmed := strings.TrimRight(raw, "/")
+	if AppSlug(trimmed) == "" {
+		return "", false
+	}
+	return trimmed, true
+}
+
+// AppSlug is the app's name in its page's URL (appURL, as Settings.AppURL
+// holds it): the last path segment — github.com keeps apps under
+// /apps/SLUG, GitHub Enterprise Server under /github-apps/SLUG. "" when
+// appURL is "" or has no path.
+func AppSlug(appURL string) string {
+	u, err := url.Parse(appURL)
+	if err != nil {
+		return ""
+	}
+	p := strings.Trim(u.Path, "/")
+	if p == "" {
+		return ""
+	}
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// InstallURL is where a person installs the app whose page is appURL on
+// their repositories, or "" when appURL is "".
+func InstallURL(appURL string) string {
+	if appURL == "" {
+		return ""
+	}
+	return strings.TrimRight(appURL, "/") + "/installations/new"
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -45,6 +45,8 @@ func TestClientIDPrecedence(t *testing.T) {
 		}
 	}
 	check("", "Iv1.config", "ghapp.clientId")
+	t.Setenv("GITHUB_APP_CLIENT_ID", "Iv1.userauth")
+	check("", "Iv1.userauth", "$GITHUB_APP_CLIENT_ID")
 	t.Setenv("GH_SCOPED_CREDS_CLIENT_ID", "Iv1.scoped")
 	check("", "Iv1.scoped", "$GH_SCOPED_CREDS_CLIENT_ID")
 	t.Setenv("GHAPP_CLIENT_ID", "Iv1.env")
@@ -217,5 +219,79 @@ func TestProvider(t *testing.T) {
 	_, err := Load("https://bad.example.org", "", false)
 	if err == nil || !strings.Contains(err.Error(), `ghapp.provider "bitbucket" is not github or gitlab`) {
 		t.Errorf("unknown provider: %v", err)
+	}
+}
+
+func TestAppURL(t *testing.T) {
+	testsupport.Isolate(t)
+	load := func(url string) (Settings, error) {
+		t.Helper()
+		return Load(url, "", url == "https://github.com")
+	}
+	if s, err := load("https://github.com"); err != nil || s.AppURL != "" {
+		t.Fatalf("unset: %q, %v", s.AppURL, err)
+	}
+	gitSet(t, "ghapp.appUrl", "https://github.com/apps/octo-hub/",
+		"ghapp.https://ghe.example.com.appUrl", "https://ghe.example.com/github-apps/ghe-hub")
+	if s, err := load("https://github.com"); err != nil || s.AppURL != "https://github.com/apps/octo-hub" {
+		t.Errorf("ghapp.appUrl: %q, %v; want it without the trailing slash", s.AppURL, err)
+	}
+	if s, err := load("https://ghe.example.com"); err != nil || s.AppURL != "https://ghe.example.com/github-apps/ghe-hub" {
+		t.Errorf("ghapp.<url>.appUrl: %q, %v", s.AppURL, err)
+	}
+	t.Setenv("GH_SCOPED_CREDS_APP_URL", "https://github.com/apps/scoped")
+	if s, _ := load("https://github.com"); s.AppURL != "https://github.com/apps/scoped" {
+		t.Errorf("$GH_SCOPED_CREDS_APP_URL did not outrank git config: %q", s.AppURL)
+	}
+	t.Setenv("GHAPP_APP_URL", "https://github.com/apps/env")
+	if s, _ := load("https://github.com"); s.AppURL != "https://github.com/apps/env" {
+		t.Errorf("$GHAPP_APP_URL did not come first: %q", s.AppURL)
+	}
+
+	t.Setenv("GHAPP_APP_URL", "github.com/apps/env")
+	_, err := load("https://github.com")
+	if err == nil || !strings.Contains(err.Error(), `$GHAPP_APP_URL "github.com/apps/env" is not a GitHub App's page`) || !strings.Contains(err.Error(), "fix the variable") {
+		t.Errorf("a URL without a scheme: %v", err)
+	}
+	os.Unsetenv("GHAPP_APP_URL")
+	os.Unsetenv("GH_SCOPED_CREDS_APP_URL")
+	gitSet(t, "ghapp.appUrl", "http://github.com/apps/octo-hub")
+	if _, err := load("https://github.com"); err == nil || !strings.Contains(err.Error(), "ghapp.appUrl") || !strings.Contains(err.Error(), "git config") {
+		t.Errorf("plain http to another machine: %v", err)
+	}
+}
+
+func TestCheckAppURLAndItsLinks(t *testing.T) {
+	for _, tt := range []struct{ raw, url, slug, install string }{
+		{"https://github.com/apps/octo-hub", "https://github.com/apps/octo-hub", "octo-hub", "https://github.com/apps/octo-hub/installations/new"},
+		{"https://github.com/apps/octo-hub//", "https://github.com/apps/octo-hub", "octo-hub", "https://github.com/apps/octo-hub/installations/new"},
+		{"https://ghe.example.com/github-apps/ghe-hub", "https://ghe.example.com/github-apps/ghe-hub", "ghe-hub", "https://ghe.example.com/github-apps/ghe-hub/installations/new"},
+		{"http://127.0.0.1:8080/github-apps/test-app", "http://127.0.0.1:8080/github-apps/test-app", "test-app", "http://127.0.0.1:8080/github-apps/test-app/installations/new"},
+		{"http://github.com/apps/x", "", "", ""},
+		{"https://github.com", "", "", ""},
+		{"https://github.com/", "", "", ""},
+		{"/apps/x", "", "", ""},
+		{"ftp://github.com/apps/x", "", "", ""},
+		{"https://user@github.com/apps/x", "", "", ""},
+		{"https://github.com/apps/x?y=1", "", "", ""},
+		{"https://git hub.com/apps/x", "", "", ""},
+	} {
+		u, ok := CheckAppURL(tt.raw)
+		if ok != (tt.url != "") || u != tt.url {
+			t.Errorf("CheckAppURL(%q) = %q, %v; want %q", tt.raw, u, ok, tt.url)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if got := AppSlug(u); got != tt.slug {
+			t.Errorf("AppSlug(%q) = %q, want %q", u, got, tt.slug)
+		}
+		if got := InstallURL(u); got != tt.install {
+			t.Errorf("InstallURL(%q) = %q, want %q", u, got, tt.install)
+		}
+	}
+	if InstallURL("") != "" || AppSlug("") != "" {
+		t.Error("no app page gives a link or a name")
 	}
 }

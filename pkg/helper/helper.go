@@ -63,45 +63,66 @@ func (h *Helper) now() time.Time {
 
 // Get answers git's get: a cached token if one has enough life left,
 // else a new one from the device flow. Requests this helper does not
-// serve get no answer, so git asks its next helper.
+// serve get no answer, so git asks its next helper. When it serves the
+// host but has no token to give, whatever the reason, it answers quit=1
+// besides returning the error (which main prints as one line): git then
+// stops at once, instead of asking for a password that cannot work.
 func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
+	served, err := h.get(ctx, req)
+	if err != nil && served {
+		h.quit() // the error says more than a failure to write this would
+	}
+	return err
+}
+
+// get is Get, saying whether the host is served.
+func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error) {
 	h.traceRequest("get", req)
 	o, ok := servable(req)
 	if !ok {
 		h.traceUnservable(req)
-		return nil
+		return false, nil
 	}
 	// A hit reads no configuration: a token is only ever minted for a
 	// served origin, and it carries the settings it was minted under.
-	fast, err := h.open(nil)
-	if err != nil {
-		return err
-	}
-	if tok, hit, err := h.lookup(fast, o, req.Username); err != nil || hit {
-		return h.answerOr(err, req, tok)
+	fast, storeErr := h.open(nil)
+	if storeErr == nil {
+		tok, hit, err := h.lookup(fast, o, req.Username)
+		if hit {
+			return true, h.answer(req, tok)
+		}
+		storeErr = err
 	}
 
+	// Whether a failed store ends in quit=1 depends on whether the host
+	// is served, which configuration tells. For another host it is still
+	// said (a planted runtime directory is worth knowing about), and git
+	// asks its next helper.
 	s, err := h.Settings(requestURL(o, req))
-	if err != nil {
-		return err
+	if err == nil {
+		h.traceSettings(requestURL(o, req), s)
+		h.traceServed(o, s)
 	}
-	h.traceSettings(requestURL(o, req), s)
-	h.traceServed(o, s)
-	if !served(o, s) {
-		return nil
+	switch {
+	case err != nil:
+		return served(o, s), err
+	case !served(o, s):
+		return false, storeErr
+	case storeErr != nil:
+		return true, storeErr
 	}
 	st, err := h.open(&s)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if st.name != fast.name {
 		// ghapp.store names a store the hit path did not look in.
 		if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
-			return h.answerOr(err, req, tok)
+			return true, h.answerOr(err, req, tok)
 		}
 	}
 	if s.ClientID == "" {
-		return noClientID(o)
+		return true, noClientID(o)
 	}
 	// With the memory daemon the sign-in is the daemon's: it goes on when
 	// this command ends, and other commands join it. A store that cannot
@@ -111,21 +132,21 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 		if !s.Interactive {
 			err = h.signInLater(ctx, bg, o, s, req.Username)
 		} else if tok, err = h.signInThrough(ctx, bg, o, s, req.Username); err == nil {
-			return h.answer(req, tok)
+			return true, h.answer(req, tok)
 		}
 		if errors.Is(err, store.ErrSignedIn) {
 			// A sign-in ended between the look above and the daemon's turn.
 			if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
-				return h.answerOr(err, req, tok)
+				return true, h.answerOr(err, req, tok)
 			}
 		}
 		if !errors.Is(err, store.ErrNoBackgroundSignIn) {
-			return err
+			return true, err
 		}
 	}
 	if !s.Interactive {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.HostPort(), hostFlag(o))
-		return h.quit()
+		return true, h.quit()
 	}
 
 	// Only a sign-in is worth interrupting cleanly; arming this costs a
@@ -134,18 +155,18 @@ func (h *Helper) Get(ctx context.Context, req *credential.Request) error {
 	defer stop()
 	unlock, err := h.lock(ctx, st, o, req.Username)
 	if err != nil {
-		return err
+		return true, err
 	}
 	defer unlock()
 	// Another process may have signed in while this one waited.
 	if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
-		return h.answerOr(err, req, tok)
+		return true, h.answerOr(err, req, tok)
 	}
 	tok, err := h.signIn(ctx, st.Store, o, s, req.Username)
 	if err != nil {
-		return err
+		return true, err
 	}
-	return h.answer(req, tok)
+	return true, h.answer(req, tok)
 }
 
 // servable returns the origin git asks about, if a token may travel
@@ -271,7 +292,7 @@ func (h *Helper) answerOr(err error, req *credential.Request, tok store.Token) e
 // repository can be pulled.
 func (h *Helper) answer(req *credential.Request, tok store.Token) error {
 	if repo := reach.Repo(req.Path); repo != "" && tok.Reach != nil && !reach.Covers(tok.Reach, repo) {
-		fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", reach.Warning(tok.Reach, repo, tok.Login, webRoot(tok.Origin)))
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", reach.Warning(tok.Reach, repo, tok.Login, webRoot(tok.Origin), config.InstallURL(tok.AppURL)))
 	}
 	_, err := credential.Answer{Username: tok.Login, Password: tok.AccessToken, Expiry: tok.Expiry}.WriteTo(h.Stdout)
 	return err

@@ -20,10 +20,11 @@ import (
 
 // fakeStore is a store.Store in a map, with the list rules of the real ones.
 type fakeStore struct {
-	mu     sync.Mutex
-	toks   []store.Token
-	gets   int
-	broken error // every call fails with it
+	mu      sync.Mutex
+	toks    []store.Token
+	gets    int
+	broken  error // every call fails with it
+	lockErr error // Lock fails with it
 }
 
 func (f *fakeStore) Get(o, login string) (store.Token, error) {
@@ -57,7 +58,12 @@ func (f *fakeStore) List() ([]store.Token, error) {
 	return append([]store.Token(nil), f.toks...), f.broken
 }
 
-func (f *fakeStore) Lock(context.Context, string, string) (func(), error) { return func() {}, nil }
+func (f *fakeStore) Lock(context.Context, string, string) (func(), error) {
+	if f.lockErr != nil {
+		return nil, f.lockErr
+	}
+	return func() {}, nil
+}
 
 // fakeDaemon is a fakeStore that runs sign-ins in the background, as the
 // memory daemon does: StartSignIn hands out one code, WaitSignIn mints.
@@ -97,21 +103,25 @@ func (f *fakeDaemon) PendingSignIns() ([]store.SignIn, error) { return []store.S
 // rig is one helper wired to fakes: stores by name, settings by the test,
 // a fake clock, and the stand-in for anything that signs in.
 type rig struct {
+	t        *testing.T
 	h        *Helper
 	srv      *githubtest.Server
 	clock    *testsupport.Clock
 	stores   map[string]store.Store
 	daemon   *fakeDaemon // the "memory" store
 	settings config.Settings
-	reads    int // Settings calls
-	opened   []string
-	stdout   bytes.Buffer
-	stderr   testsupport.SyncBuffer
+	// settingsErr is what Settings returns with settings: configuration
+	// that could not be read or did not check out.
+	settingsErr error
+	reads       int // Settings calls
+	opened      []string
+	stdout      bytes.Buffer
+	stderr      testsupport.SyncBuffer
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{clock: testsupport.NewClock(), stores: map[string]store.Store{}}
+	r := &rig{t: t, clock: testsupport.NewClock(), stores: map[string]store.Store{}}
 	r.clock.Set(time.Now()) // the stand-in and x/oauth2 keep real time
 	r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, AppSlug: "octo-app"})
 	t.Cleanup(r.srv.Close)
@@ -126,7 +136,7 @@ func newRig(t *testing.T) *rig {
 		MinLifetime: time.Minute, Store: "auto", RefreshFor: time.Hour, BackgroundSignIn: true,
 	}
 	r.h = &Helper{
-		Settings: func(string) (config.Settings, error) { r.reads++; return r.settings, nil },
+		Settings: func(string) (config.Settings, error) { r.reads++; return r.settings, r.settingsErr },
 		Stores: func(name string, _ bool) (store.Store, error) {
 			r.opened = append(r.opened, name)
 			if r.stores[name] == nil {
@@ -238,9 +248,9 @@ func TestGet(t *testing.T) {
 			reads: 0,
 		},
 		{
-			name:    "no client ID is one line naming every source",
+			name:    "no client ID is one line naming every source, and quit",
 			setup:   func(r *rig) { r.settings.ClientID = "" },
-			wantErr: "no GitHub App client ID for ", reads: 1,
+			wantErr: "no GitHub App client ID for ", reads: 1, wantPW: "quit",
 		},
 		{
 			name:   "non-interactive says how to sign in",
@@ -304,12 +314,73 @@ func TestGet(t *testing.T) {
 			wantPW: secret, reads: 1,
 		},
 		{
-			name: "a store that cannot be read fails before any sign-in",
+			name: "a store that cannot be read fails before any sign-in, and quits",
 			setup: func(r *rig) {
 				r.h.Stores("auto", false)
 				r.stores["auto"].(*fakeStore).broken = errors.New("token file is a symlink")
 			},
-			wantErr: "symlink", reads: 0,
+			wantErr: "symlink", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "a store that cannot be read, for an unserved host, is said with no answer",
+			setup: func(r *rig) {
+				r.h.Stores("auto", false)
+				r.stores["auto"].(*fakeStore).broken = errors.New("token file is a symlink")
+				r.settings.HostConfigured = false
+			},
+			wantErr: "symlink", reads: 1,
+		},
+		{
+			name:    "configuration that does not check out, for a served host, quits",
+			setup:   func(r *rig) { r.settingsErr = errors.New(`ghapp.minLifetime "soon" is not a duration`) },
+			wantErr: "is not a duration", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "configuration that cannot be read, for a host it cannot tell, answers nothing",
+			setup: func(r *rig) {
+				r.settings, r.settingsErr = config.Settings{}, errors.New("reading ghapp.* settings with git config failed")
+			},
+			wantErr: "git config failed", reads: 1,
+		},
+		{
+			name: "a refused sign-in lock quits",
+			setup: func(r *rig) {
+				r.h.Stores("auto", false)
+				r.stores["auto"].(*fakeStore).lockErr = errors.New("lock file is a symlink")
+			},
+			wantErr: "cannot take the sign-in lock", reads: 1, wantPW: "quit",
+		},
+		{
+			name:    "a denied sign-in quits",
+			setup:   func(r *rig) { r.srv.AutoDeny(true) },
+			wantErr: "access denied", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "an expired code quits",
+			setup: func(r *rig) {
+				r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, CodeLifetime: 1500 * time.Millisecond})
+				r.t.Cleanup(r.srv.Close)
+			},
+			wantErr: "expired", reads: 1, wantPW: "quit",
+		},
+		{
+			name:    "a wrong client ID quits",
+			setup:   func(r *rig) { r.settings.ClientID = "Iv23liNotThisApp" },
+			wantErr: "client ID not recognized", reads: 1, wantPW: "quit",
+		},
+		{
+			name:    "a server that cannot be reached quits",
+			setup:   func(r *rig) { r.srv.Close() },
+			wantErr: "cannot reach", reads: 1, wantPW: "quit",
+		},
+		{
+			name: "a failed background sign-in quits",
+			setup: func(r *rig) {
+				r.settings.Store = "memory"
+				r.h.Stores("memory", false)
+				r.daemon.waitErr = errors.New("access denied: the sign-in was cancelled")
+			},
+			wantErr: "access denied", reads: 1, wantPW: "quit",
 		},
 		{
 			name:   "sign-in mints, keeps and answers",
@@ -320,7 +391,7 @@ func TestGet(t *testing.T) {
 			name:    "sign-in as another account than the URL names",
 			setup:   func(r *rig) { r.srv.AutoApprove("hubot") },
 			req:     func(r *rig) string { return "protocol=http\nhost=" + r.host() + "\nusername=octocat\n" },
-			wantErr: "signed in as hubot, but the remote URL asks for octocat", reads: 1,
+			wantErr: "signed in as hubot, but the remote URL asks for octocat", reads: 1, wantPW: "quit",
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,5 +575,65 @@ func TestHours(t *testing.T) {
 		if got := Hours(d); got != want {
 			t.Errorf("Hours(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// With ghapp.appUrl set, every line that sends a person to the app names
+// its install page: the prompt (which names the app by its name), the
+// signed-in line and a hit's warning when no installation names the app,
+// and the lines of a background sign-in.
+func TestAppURLGivesTheInstallLink(t *testing.T) {
+	t.Parallel()
+	const appURL = "https://github.com/apps/octo-hub"
+	const link = appURL + "/installations/new"
+	r := newRig(t)
+	r.srv.AddUser("newbie") // installed nowhere
+	r.srv.AutoApprove("newbie")
+	r.settings.AppURL = appURL
+	a, err := r.get(t, "protocol=http\nhost="+r.host()+"\n")
+	if err != nil {
+		t.Fatal(testsupport.Redact(err.Error()))
+	}
+	out := r.stderr.String()
+	for _, want := range []string{
+		"(GitHub App octo-hub), open ",
+		"git-credential-ghapp: install the app on your repositories first: " + link + "\n",
+		"newbie cannot push anywhere yet: the GitHub App is not installed on any repository newbie can reach; install the app on your repositories at " + link + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, r.srv.ClientID()) {
+		t.Errorf("the prompt names the app by its client ID:\n%s", out)
+	}
+	toks, _ := r.stores["auto"].List()
+	if len(toks) != 1 || toks[0].AppURL != appURL {
+		t.Fatalf("the token does not carry the app's page: %+v", toks)
+	}
+
+	// A hit reads no configuration, and still has the link.
+	r.stdout.Reset()
+	before := len(r.stderr.String())
+	reads := r.reads
+	if b, err := r.get(t, "protocol=http\nhost="+r.host()+"\npath=newbie/project.git\n"); err != nil || b.Password != a.Password {
+		t.Fatalf("hit: %v", err)
+	}
+	if r.reads != reads {
+		t.Error("the hit read configuration")
+	}
+	if want := "newbie/project is not among the repositories the GitHub App lets newbie reach, so a push will be refused; grant it at " + link; !strings.Contains(r.stderr.String()[before:], want) {
+		t.Errorf("the hit's warning lacks the link:\n%s", r.stderr.String()[before:])
+	}
+
+	// Without a terminal, beside the code.
+	r2 := newRig(t)
+	r2.settings.AppURL = appURL
+	r2.settings.Interactive, r2.settings.Store = false, "memory"
+	if _, err := r2.get(t, "protocol=http\nhost="+r2.host()+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "git-credential-ghapp: install the app on your repositories first: " + link + "\ngit-credential-ghapp: then run the git command again\n"; !strings.Contains(r2.stderr.String(), want) {
+		t.Errorf("the background sign-in's lines lack the link:\n%s", r2.stderr.String())
 	}
 }

@@ -35,7 +35,7 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 	}
 	trace.Printf(h.Stderr, "sign-in to %s: device flow started in this process", o)
 	tok, err := h.mint(ctx, signInRequest(o, s, wantLogin), keepRefresh, func(c store.SignIn) {
-		h.showCode(screen, o, s.ClientID, c)
+		h.showCode(screen, o, s, c)
 		stopCountdown = screen.Countdown(c.Expiry)
 	})
 	stopCountdown()
@@ -68,7 +68,7 @@ func (h *Helper) signInThrough(ctx context.Context, bg store.SignIns, o origin.O
 	screen := h.screen()
 	defer screen.Close()
 	h.sayEnded(screen, o, c)
-	h.showCode(screen, o, s.ClientID, c)
+	h.showCode(screen, o, s, c)
 	stopCountdown := screen.Countdown(c.Expiry)
 	ctx, cancel := context.WithDeadline(ctx, c.Expiry.Add(time.Minute))
 	defer cancel()
@@ -103,6 +103,9 @@ func (h *Helper) signInLater(ctx context.Context, bg store.SignIns, o origin.Ori
 	}
 	if page := webURL(s.WebURL); page != "" {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: or sign in on the page %s\n", show(page))
+	}
+	if link := config.InstallURL(s.AppURL); link != "" {
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: install the app on your repositories first: %s\n", show(link))
 	}
 	fmt.Fprintf(h.Stderr, "git-credential-ghapp: then run the git command again\n")
 	return h.quit()
@@ -141,7 +144,7 @@ func backgroundSignIns(st store.Store, s config.Settings) store.SignIns {
 
 func signInRequest(o origin.Origin, s config.Settings, wantLogin string) store.SignInRequest {
 	return store.SignInRequest{
-		Origin: o.String(), Login: wantLogin, ClientID: s.ClientID,
+		Origin: o.String(), Login: wantLogin, ClientID: s.ClientID, AppURL: s.AppURL,
 		MinLifetime: s.MinLifetime, Refresh: s.Refresh, RefreshFor: s.RefreshFor,
 	}
 }
@@ -203,6 +206,7 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 		API:         ep.API,
 		ClientID:    req.ClientID,
 		Minted:      now,
+		AppURL:      req.AppURL,
 	}
 	if keepRefresh && ot.RefreshToken != "" {
 		tok.RefreshToken, tok.RefreshUntil = ot.RefreshToken, now.Add(req.RefreshFor)
@@ -211,12 +215,19 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 	return tok, nil
 }
 
-// showCode puts the device code on the screen, with a warning when the
-// page to enter it on is not the server's own.
-func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, clientID string, c store.SignIn) {
-	screen.Code(o.HostPort(), show(clientID), show(c.UserCode), show(c.VerificationURI), c.Expiry)
+// showCode puts the device code on the screen, naming the app (by the
+// name in ghapp.appUrl, else its client ID), with a warning when the page
+// to enter it on is not the server's own, and where to install the app.
+func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, s config.Settings, c store.SignIn) {
+	app := firstNonEmpty(config.AppSlug(s.AppURL), s.ClientID)
+	screen.Code(o.HostPort(), show(app), show(c.UserCode), show(c.VerificationURI), c.Expiry)
 	if c.OffServer {
 		fmt.Fprintf(screen.W, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
+	}
+	// A token reaches only where the app is installed, which people new
+	// to it do not know.
+	if link := config.InstallURL(s.AppURL); link != "" {
+		fmt.Fprintf(screen.W, "git-credential-ghapp: install the app on your repositories first: %s\n", show(link))
 	}
 }
 
@@ -230,7 +241,7 @@ func (h *Helper) signedIn(w io.Writer, o origin.Origin, tok store.Token) {
 	}
 	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), tok.Login, Hours(tok.Expiry.Sub(h.now())), tok.Expiry.Local().Format("15:04 MST"))
 	if tok.Reach != nil {
-		done += "; " + reach.Summary(tok.Reach, tok.Login, o.Endpoints().Web)
+		done += "; " + reach.Summary(tok.Reach, tok.Login, o.Endpoints().Web, config.InstallURL(tok.AppURL))
 	}
 	fmt.Fprintf(w, "git-credential-ghapp: %s\n", done)
 }

@@ -187,18 +187,20 @@ func Covers(cv *store.Reach, repo string) bool {
 	return false
 }
 
-// InstallLink is where to grant the app more repositories, or "" when the
-// app's name is unknown (it is learned from an installation).
-func InstallLink(cv *store.Reach, web string) string {
+// InstallLink is where to grant the app more repositories: the page its
+// installations name (cv.AppSlug), else appInstall (the link made from
+// ghapp.appUrl, config.InstallURL), else "".
+func InstallLink(cv *store.Reach, web, appInstall string) string {
 	if cv == nil || cv.AppSlug == "" {
-		return ""
+		return appInstall
 	}
 	return githubapi.InstallURL(web, cv.AppSlug)
 }
 
-// Summary says in one line where login can push, and where to grant more.
-// Names come from the server, so the line is made safe for a terminal.
-func Summary(cv *store.Reach, login, web string) string {
+// Summary says in one line where login can push, and where to grant more;
+// appInstall is as for InstallLink. Names come from the server, so the
+// line is made safe for a terminal.
+func Summary(cv *store.Reach, login, web, appInstall string) string {
 	var reach []string
 	for _, a := range cv.Accounts {
 		reach = append(reach, "all of "+a+"/*")
@@ -217,18 +219,22 @@ func Summary(cv *store.Reach, login, web string) string {
 		}
 		s = fmt.Sprintf("%s can push to: %s", login, strings.Join(reach, ", "))
 	}
-	if link := InstallLink(cv, web); link != "" {
+	switch link := InstallLink(cv, web, appInstall); {
+	case link != "" && len(reach) == 0:
+		s += "; install the app on your repositories at " + link
+	case link != "":
 		s += "; grant more at " + link
-	} else {
+	default:
 		s += "; install the app on your repositories from its page on " + web
 	}
 	return safetext.Line(s)
 }
 
-// Warning tells the person that repo is outside cv, for login.
-func Warning(cv *store.Reach, repo, login, web string) string {
+// Warning tells the person that repo is outside cv, for login;
+// appInstall is as for InstallLink.
+func Warning(cv *store.Reach, repo, login, web, appInstall string) string {
 	s := fmt.Sprintf("%s is not among the repositories the GitHub App lets %s reach, so a push will be refused", repo, login)
-	if link := InstallLink(cv, web); link != "" {
+	if link := InstallLink(cv, web, appInstall); link != "" {
 		return safetext.Line(s + "; grant it at " + link)
 	}
 	return safetext.Line(s + "; install the app on it from the app's page on " + web)

@@ -55,18 +55,38 @@ func TestFresh(t *testing.T) {
 
 func TestMessages(t *testing.T) {
 	cv := &store.Reach{AppSlug: "my-app", Accounts: []string{"octo-org"}, Repos: []string{"octocat/hello"}}
-	s := Summary(cv, "octocat", "https://github.com")
+	s := Summary(cv, "octocat", "https://github.com", "https://github.com/apps/configured/installations/new")
 	for _, want := range []string{"octocat can push to: all of octo-org/*, octocat/hello", "https://github.com/apps/my-app/installations/new"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary %q lacks %q", s, want)
 		}
 	}
-	w := Warning(cv, "octocat/private", "octocat", "https://ghe.example.com")
+	w := Warning(cv, "octocat/private", "octocat", "https://ghe.example.com", "")
 	if !strings.Contains(w, "octocat/private is not among") || !strings.Contains(w, "https://ghe.example.com/github-apps/my-app/installations/new") {
 		t.Errorf("warning: %q", w)
 	}
-	if s := Summary(&store.Reach{}, "octocat", "https://github.com"); !strings.Contains(s, "cannot push anywhere yet") {
+	if s := Summary(&store.Reach{}, "octocat", "https://github.com", ""); !strings.Contains(s, "cannot push anywhere yet") || !strings.Contains(s, "from its page on https://github.com") {
 		t.Errorf("empty summary: %q", s)
+	}
+}
+
+// Without an installation the server names no app: the link made from
+// ghapp.appUrl stands in, and an installation's own link outranks it.
+func TestMessagesWithTheConfiguredApp(t *testing.T) {
+	const link = "https://github.com/apps/octo-hub/installations/new"
+	s := Summary(&store.Reach{}, "octocat", "https://github.com", link)
+	if want := "octocat cannot push anywhere yet: the GitHub App is not installed on any repository octocat can reach; install the app on your repositories at " + link; s != want {
+		t.Errorf("summary %q, want %q", s, want)
+	}
+	w := Warning(&store.Reach{}, "octocat/hello", "octocat", "https://github.com", link)
+	if !strings.HasSuffix(w, "; grant it at "+link) {
+		t.Errorf("warning %q lacks the link", w)
+	}
+	if got := InstallLink(&store.Reach{AppSlug: "octo-app"}, "https://github.com", link); got != "https://github.com/apps/octo-app/installations/new" {
+		t.Errorf("InstallLink = %q, want the installation's app", got)
+	}
+	if got := InstallLink(nil, "https://github.com", link); got != link {
+		t.Errorf("InstallLink without a reach = %q", got)
 	}
 }
 

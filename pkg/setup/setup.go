@@ -73,6 +73,9 @@ type Options struct {
 	// other helpers git would call for Origin that keep what git gives
 	// them, and record them for Undo.
 	RemoveOtherHelpers bool
+	// AppURL, the GitHub App's page, is written as ghapp.<url>.appUrl; ""
+	// leaves that key alone (on undo: removes it whatever its value).
+	AppURL string
 }
 
 // Change is one value written or removed.
@@ -134,6 +137,7 @@ func (r Result) FileLine() string { return "config file: " + safetext.Line(r.Fil
 func helperKey(u string) string   { return "credential." + u + ".helper" }
 func httpPathKey(u string) string { return "credential." + u + ".useHttpPath" }
 func clientIDKey(u string) string { return "ghapp." + u + ".clientId" }
+func appURLKey(u string) string   { return "ghapp." + u + ".appUrl" }
 
 // removedKey records, in the file setup wrote, each helper that
 // --remove-other-helpers took out, as its key, a newline (which no key
@@ -172,14 +176,18 @@ func (o Options) check() error {
 	if o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
 		return fmt.Errorf("--client-id %q does not look like a GitHub App client ID (Iv1.… or Iv23…, shown on the app's settings page; not the numeric App ID)", o.ClientID)
 	}
+	if _, ok := config.CheckAppURL(o.AppURL); o.AppURL != "" && !ok {
+		return fmt.Errorf("--app-url %q is not a GitHub App's page: use its https address, like https://github.com/apps/my-app", o.AppURL)
+	}
 	return nil
 }
 
 // Apply makes the helper the only one git asks for o.Origin, in the file
 // o.Scope names: credential.<url>.helper gets "" (which drops helpers set
 // before it) followed by the helper, credential.<url>.useHttpPath true,
-// and ghapp.<url>.clientId when o.ClientID is set. What is already there
-// is kept. On error, Result holds the changes already made.
+// ghapp.<url>.clientId when o.ClientID is set and ghapp.<url>.appUrl when
+// o.AppURL is. What is already there is kept. On error, Result holds the
+// changes already made.
 func Apply(ctx context.Context, o Options) (Result, error) {
 	var r Result
 	if err := o.check(); err != nil {
@@ -217,6 +225,11 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 	// git never runs the helper for a host that is only half set up.
 	if o.ClientID != "" {
 		if err := g.setSingle(ctx, &r, file, clientIDKey(u), o.ClientID, func(v string) bool { return v == o.ClientID }); err != nil {
+			return r, err
+		}
+	}
+	if appURL, _ := config.CheckAppURL(o.AppURL); appURL != "" {
+		if err := g.setSingle(ctx, &r, file, appURLKey(u), appURL, func(v string) bool { return v == appURL }); err != nil {
 			return r, err
 		}
 	}
@@ -318,7 +331,8 @@ func plainHTTPNote(o origin.Origin) string {
 // Undo removes what Apply adds for o.Origin: each "" immediately followed
 // by this helper in credential.<url>.helper, credential.<url>.useHttpPath
 // when it is exactly "true" and such a pair was found, and
-// ghapp.<url>.clientId (only when it equals o.ClientID, if that is set).
+// ghapp.<url>.clientId and ghapp.<url>.appUrl (each only when it equals
+// o.ClientID or o.AppURL, if that is set).
 // Every other value stays, in its order. On error, Result holds the
 // changes already made.
 func Undo(ctx context.Context, o Options) (Result, error) {
@@ -356,16 +370,20 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 			r.Changes = append(r.Changes, Change{Op: "remove", Key: httpPathKey(u), Value: "true"})
 		}
 	}
-	seen := map[string]bool{}
-	for _, id := range file.values(clientIDKey(u)) {
-		if (o.ClientID != "" && id != o.ClientID) || seen[id] {
-			continue
+	// As Apply writes it: without a trailing slash.
+	appURL := strings.TrimRight(o.AppURL, "/")
+	for _, k := range []struct{ key, only string }{{clientIDKey(u), o.ClientID}, {appURLKey(u), appURL}} {
+		seen := map[string]bool{}
+		for _, v := range file.values(k.key) {
+			if (k.only != "" && v != k.only) || seen[v] {
+				continue
+			}
+			seen[v] = true
+			if err := g.write(ctx, "--unset-all", k.key, gitconfig.ExactValue(v)); err != nil {
+				return r, err
+			}
+			r.Changes = append(r.Changes, Change{Op: "remove", Key: k.key, Value: v})
 		}
-		seen[id] = true
-		if err := g.write(ctx, "--unset-all", clientIDKey(u), gitconfig.ExactValue(id)); err != nil {
-			return r, err
-		}
-		r.Changes = append(r.Changes, Change{Op: "remove", Key: clientIDKey(u), Value: id})
 	}
 	if err := g.restoreOthers(ctx, &r, file, u); err != nil {
 		return r, err

@@ -506,3 +506,48 @@ func TestOtherSystemFiles(t *testing.T) {
 		t.Errorf("one git: %+v", got)
 	}
 }
+
+// --app-url is written as ghapp.<url>.appUrl, without a trailing slash,
+// and taken back by undo; a value that is not an app's page is refused
+// before anything is written.
+func TestAppURL(t *testing.T) {
+	testsupport.Isolate(t)
+	const appURL = "https://ghe.example.com/github-apps/ghe-hub"
+	original := "[user]\n\tname = Octo Cat\n"
+	f := configFile(t, original)
+	o := opts(t, f, "https://ghe.example.com")
+	o.ClientID, o.AppURL = clientID, appURL+"/"
+	r := apply(t, o)
+	if !slices.Contains(lines(r), "set ghapp.https://ghe.example.com.appUrl = "+appURL) {
+		t.Errorf("apply: %q", lines(r))
+	}
+	if got := getAll(t, f, "ghapp.https://ghe.example.com.appUrl"); !slices.Equal(got, []string{appURL}) {
+		t.Errorf("ghapp.<url>.appUrl = %q", got)
+	}
+	if r := apply(t, o); len(r.Changes) != 0 {
+		t.Errorf("a second apply changed %q", lines(r))
+	}
+	o.AppURL = "https://ghe.example.com/github-apps/other"
+	if r := undo(t, o); slices.ContainsFunc(lines(r), func(l string) bool { return strings.Contains(l, "appUrl") }) {
+		t.Errorf("undo with another --app-url removed this one: %q", lines(r))
+	}
+	o.AppURL = ""
+	if r := undo(t, o); !slices.Contains(lines(r), "remove ghapp.https://ghe.example.com.appUrl = "+appURL) {
+		t.Errorf("undo: %q", lines(r))
+	}
+	if got := string(read(t, f)); got != original {
+		t.Errorf("undo left\n%s\nwant\n%s", got, original)
+	}
+
+	for _, bad := range []string{"github.com/apps/x", "http://github.com/apps/x", "https://github.com/", "https://github.com/apps/x\nquit=1"} {
+		p := opts(t, f, gh)
+		p.ClientID, p.AppURL = clientID, bad
+		_, err := Apply(context.Background(), p)
+		if err == nil || !strings.Contains(err.Error(), "is not a GitHub App's page") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("--app-url %q: err = %q, want one line refusing it", bad, err)
+		}
+	}
+	if got := string(read(t, f)); got != original {
+		t.Errorf("refused input was written:\n%s", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helperchain"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
@@ -122,8 +123,9 @@ type Pending struct {
 //	store                the token store it is kept in
 //	expires_at           the token's expiry, RFC 3339 in UTC
 //	expires_in_seconds   seconds left at the time of the report
-//	app_slug             the GitHub App, when an installation named it; else absent
-//	install_url          where to install the app on more repositories; absent without app_slug
+//	app_slug             the GitHub App, as an installation names it, else as the
+//	                     token's ghapp.appUrl does; else absent
+//	install_url          where to install the app on (more) repositories; absent without app_slug
 //	installations        what the token can reach; [] when the app is installed nowhere the user can reach
 //	truncated            true when the server listed more installations or repositories than are read; else absent
 //	error                why the rest is incomplete (an API call failed); else absent
@@ -245,6 +247,10 @@ func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName str
 	a.Truncated = l.Cut
 	if slug := l.AppSlug(); slug != "" {
 		a.AppSlug, a.InstallURL = slug, githubapi.InstallURL(ep.Web, slug)
+	} else if t.AppURL != "" {
+		// No installation names the app: ghapp.appUrl, as it was when
+		// the token was minted, still does.
+		a.AppSlug, a.InstallURL = config.AppSlug(t.AppURL), config.InstallURL(t.AppURL)
 	}
 	for _, in := range l.Installations {
 		entry := Installation{

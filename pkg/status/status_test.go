@@ -133,6 +133,22 @@ func TestNotInstalledAnywhere(t *testing.T) {
 	}
 }
 
+// Without an installation the server names no app, but the token carries
+// ghapp.appUrl from its sign-in: that names the app and its install page.
+func TestNotInstalledAnywhereWithTheAppsPage(t *testing.T) {
+	s := newStand(t)
+	tok := s.token(t, "https://github.com", "octocat")
+	tok.AppURL = "https://github.com/apps/octo-hub"
+	a := Describe(context.Background(), nil, tok, "auto", time.Now())
+	if a.AppSlug != "octo-hub" || a.InstallURL != "https://github.com/apps/octo-hub/installations/new" {
+		t.Errorf("app %q and link %q; want octo-hub and its install page", a.AppSlug, a.InstallURL)
+	}
+	s.Install("octocat", "octocat")
+	if a := Describe(context.Background(), nil, tok, "auto", time.Now()); a.AppSlug != "octo-app" {
+		t.Errorf("app %q; an installation's name outranks the configured one", a.AppSlug)
+	}
+}
+
 // One account whose token the server rejects does not spoil the others.
 func TestFailingAccountIsReportedInItsEntry(t *testing.T) {
 	testsupport.Isolate(t)

@@ -74,7 +74,10 @@ func (r *Report) WriteText(w io.Writer, host *origin.Origin, now time.Time) {
 		if a.Truncated {
 			fmt.Fprintf(w, "  (the server listed more than %d installations or %d repositories; the list above is cut there)\n", githubapi.MaxInstallations, githubapi.MaxRepositories)
 		}
-		if a.InstallURL != "" {
+		switch {
+		case a.InstallURL != "" && len(a.Installations) == 0:
+			fmt.Fprintf(w, "  install it on your repositories: %s\n", show(a.InstallURL))
+		case a.InstallURL != "":
 			fmt.Fprintf(w, "  install it on more repositories: %s\n", show(a.InstallURL))
 		}
 		if a.Error != "" {

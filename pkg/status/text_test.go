@@ -28,6 +28,14 @@ func TestPrintStatus(t *testing.T) {
 			"  token expires in 7h42m, at ",
 			"installed on no account you can reach",
 		}},
+		{"not installed, with the app's page", Report{Accounts: []Account{{
+			Host: "github.com", Login: "octocat", Store: "auto", ExpiresAt: now.Add(time.Hour),
+			AppSlug: "octo-hub", InstallURL: "https://github.com/apps/octo-hub/installations/new",
+			Installations: []Installation{},
+		}}}, nil, []string{
+			"installed on no account you can reach",
+			"  install it on your repositories: https://github.com/apps/octo-hub/installations/new\n",
+		}},
 		{"error", Report{Accounts: []Account{{
 			Host: "github.com", Login: "octocat", Store: "auto", ExpiresAt: now.Add(30 * time.Second),
 			Installations: []Installation{}, Error: "could not list\nthe installations",

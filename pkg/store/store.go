@@ -49,6 +49,10 @@ type Token struct {
 	API         string        `json:"api"`          // REST API base URL, for revocation
 	ClientID    string        `json:"client_id"`
 	Minted      time.Time     `json:"minted"` // orders accounts: the newest is "the account used last"
+	// AppURL is the GitHub App's page (config.Settings.AppURL) when
+	// minted, or "": where to install the app, for a hit's warning and for
+	// status, when no installation names the app.
+	AppURL string `json:"app_url,omitempty"`
 	// Reach is where the app let the token reach when last asked; nil
 	// until then. Kept so a get can warn about a repository outside it
 	// without asking the server on any hit.
@@ -183,6 +187,7 @@ type SignInRequest struct {
 	Origin      string // scheme://host[:port]
 	Login       string // the account the remote URL names; "" for any
 	ClientID    string
+	AppURL      string // the app's page, kept with the token
 	MinLifetime time.Duration
 	Refresh     bool          // keep the refresh token (ghapp.refresh)
 	RefreshFor  time.Duration // how long renewals may go on

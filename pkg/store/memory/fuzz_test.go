@@ -13,7 +13,7 @@ import (
 
 // decodeErr is every error DecodeRequest may return. Matching whole
 // messages proves that none quotes the request, which may carry a token.
-var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks 2\)|(get|delete|lock|wait) request without origin|put request without token, origin or access token|sign-in request without origin or client id|unknown op)$`)
+var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks 3\)|(get|delete|lock|wait) request without origin|put request without token, origin or access token|sign-in request without origin or client id|unknown op)$`)
 
 // fuzzOps maps the fuzzer's op names to ops; any other name is sent as
 // its first byte.
@@ -28,17 +28,17 @@ var fuzzOps = map[string]byte{
 // frame is decoded to exactly what was sent or refused with a fixed
 // message; a truncated one is always refused; nothing panics.
 func FuzzRequestFrame(f *testing.F) {
-	f.Add(2, "get", "https://github.com", "octocat", "", []byte(nil), uint16(7))
-	f.Add(2, "put", "https://github.com", "octocat", "ghu_0123456789abcdef", []byte("junk"), uint16(30))
-	f.Add(2, "put", "", "octocat", "ghu_0123456789abcdef", []byte(nil), uint16(0))
-	f.Add(2, "lock", "http://127.0.0.1:8080", "", "", []byte{0, 0, 0, 9}, uint16(3))
+	f.Add(3, "get", "https://github.com", "octocat", "", []byte(nil), uint16(7))
+	f.Add(3, "put", "https://github.com", "octocat", "ghu_0123456789abcdef", []byte("junk"), uint16(30))
+	f.Add(3, "put", "", "octocat", "ghu_0123456789abcdef", []byte(nil), uint16(0))
+	f.Add(3, "lock", "http://127.0.0.1:8080", "", "", []byte{0, 0, 0, 9}, uint16(3))
 	f.Add(1, "list", "", "", "", []byte(nil), uint16(1))
 	f.Add(-1, "stop", "", "", "ghu_secret\xff", []byte(nil), uint16(5))
-	f.Add(2, "dump", "o", "l", "ghu_\"}", []byte(nil), uint16(9))
-	f.Add(2, "start", "https://github.com", "octocat", "Iv23liClient", []byte(nil), uint16(12))
-	f.Add(2, "start", "https://github.com", "", "", []byte{1}, uint16(4))
-	f.Add(2, "wait", "", "octocat", "", []byte(nil), uint16(2))
-	f.Add(2, "pending", "", "", "", []byte{0}, uint16(1))
+	f.Add(3, "dump", "o", "l", "ghu_\"}", []byte(nil), uint16(9))
+	f.Add(3, "start", "https://github.com", "octocat", "Iv23liClient", []byte(nil), uint16(12))
+	f.Add(3, "start", "https://github.com", "", "", []byte{1}, uint16(4))
+	f.Add(3, "wait", "", "octocat", "", []byte(nil), uint16(2))
+	f.Add(3, "pending", "", "", "", []byte{0}, uint16(1))
 	f.Fuzz(func(t *testing.T, v int, op, origin, login, access string, junk []byte, cut uint16) {
 		code, known := fuzzOps[op]
 		if !known && op != "" {

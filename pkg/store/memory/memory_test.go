@@ -506,7 +506,7 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 
 	// Half-written: a header promising more than is ever sent.
 	half := rawConn(t, e)
-	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x02g"...))
+	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x03g"...))
 
 	answered := []struct {
 		name string
@@ -514,10 +514,10 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		want string
 	}{
 		{"text", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "too large"},
-		{"garbage", frame("\x02g\xff\xff\xff"), "malformed"},
-		{"future version", frame("\x03g\x12https://github.com\x00"), "version 3"},
-		{"unknown op", frame("\x02x"), "unknown op"},
-		{"over 64 KiB", frame("\x02l" + strings.Repeat("x", MaxRequest)), "too large"},
+		{"garbage", frame("\x03g\xff\xff\xff"), "malformed"},
+		{"future version", frame("\x04g\x12https://github.com\x00"), "version 4"},
+		{"unknown op", frame("\x03x"), "unknown op"},
+		{"over 64 KiB", frame("\x03l" + strings.Repeat("x", MaxRequest)), "too large"},
 	}
 	for _, tc := range answered {
 		c := rawConn(t, e)
@@ -864,18 +864,57 @@ func legacyDaemon(t *testing.T, dir string) <-chan []byte {
 	})
 }
 
+// version2Daemon plays a daemon of wire version 2, which answers every
+// request of another version in its own, and obeys a version-1 stop.
+func version2Daemon(t *testing.T, dir string) <-chan []byte {
+	return fakeDaemon(t, dir, func(body []byte) ([]byte, bool) {
+		if string(body) == legacyStop {
+			return rawFrame(legacyStopped), true
+		}
+		return frame("\x02e\x31unsupported wire version 3 (this daemon speaks 2)"), false
+	})
+}
+
+// TestVersion2DaemonReplaced: a daemon of wire version 2, which cannot
+// carry a token's app url, is stopped on first contact like a version-1
+// one, and a new one serves from then on.
+func TestVersion2DaemonReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	got := version2Daemon(t, e.dir)
+	tk := token(t, "octocat", time.Hour)
+	wantNotFound(t, e.s, tk)
+	if r1, r2 := <-got, <-got; r1[0] != Version || string(r2) != legacyStop {
+		t.Fatalf("the version-2 daemon got %q, %q; want a request, then a version-1 stop", r1, r2)
+	}
+	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
+		t.Errorf("notices = %q; want %q", n, legacyNotice)
+	}
+	tk.AppURL = "https://github.com/apps/octo-app"
+	mustPut(t, e.s, tk)
+	wantToken(t, e.s, tk)
+
+	e2 := newEnv(t, 30*time.Second)
+	version2Daemon(t, e2.dir)
+	unlock, err := e2.s.Lock(context.Background(), tk.Origin, tk.Login)
+	if err != nil {
+		t.Fatalf("Lock with a version-2 daemon: %v", err)
+	}
+	unlock()
+}
+
 // TestStopsNewerDaemon: a daemon of a later version obeys a stop of any
 // version, answering in its own format; Stop takes that for done.
 func TestStopsNewerDaemon(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 30*time.Second)
 	got := fakeDaemon(t, e.dir, func(body []byte) ([]byte, bool) {
-		return frame("\x03o\x00future"), len(body) == 2 && body[1] == OpStop
+		return frame("\x04o\x00future"), len(body) == 2 && body[1] == OpStop
 	})
 	if err := e.s.Stop(); err != nil {
 		t.Fatalf("Stop of a newer daemon: %v", err)
 	}
-	if body := <-got; string(body) != "\x02s" {
+	if body := <-got; string(body) != "\x03s" {
 		t.Errorf("the daemon got %q; want a stop", body)
 	}
 	if _, err := os.Lstat(e.sock()); !errors.Is(err, fs.ErrNotExist) {

@@ -12,8 +12,9 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-// Wire format, version 2. Client and daemon share this file and nothing
-// else.
+// Wire format, version 3. Client and daemon share this file and nothing
+// else. A change to what a token or a sign-in request carries is a new
+// version: a daemon cannot skip a field it does not know.
 //
 // A client connects to <dir>/daemon.sock and sends exactly one request; the
 // daemon sends one response. Each is a frame: a 4-byte big-endian length,
@@ -46,10 +47,10 @@ import (
 //	        time.Time{}.Unix(), 0)
 //	token = str origin, str login, str access token, time expiry,
 //	        varint min lifetime (ns), str api, str client id, time minted,
-//	        str refresh token, time refresh until,
+//	        str refresh token, time refresh until, str app url,
 //	        reach: 0, or 1 then time checked, str app slug,
 //	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted
-//	sign-in request = str origin, str login, str client id,
+//	sign-in request = str origin, str login, str client id, str app url,
 //	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns)
 //	sign-in = str origin, str login, str user code, str verification uri,
 //	        time expiry, byte off server (0 or 1), str ended
@@ -61,7 +62,7 @@ import (
 // another version. An op the daemon does not know is answered with the
 // error "bad request: unknown op": the sign-in ops came later within
 // version 2, and a client that meets that answer knows the daemon for an
-// older one. Two ops keep the connection past the response: "lock"
+// older one. Version 3 added the app url to tokens and sign-in requests. Two ops keep the connection past the response: "lock"
 // is answered only once the lock is granted, and the lock is held until
 // the client closes the connection; "stop" is answered at once, and the
 // daemon closes the connection when it no longer listens. "start" and
@@ -70,8 +71,9 @@ import (
 //
 // Version 1 was JSON; its bodies begin with '{'. A daemon obeys a version-1
 // stop, and answers any other version-1 request with a version-1 error that
-// such a client understands; a client that meets a version-1 daemon stops
-// it, and carries on as if none ran.
+// such a client understands; a client that meets a daemon of an earlier
+// version (1, or 2, which answers in its own version) stops it with the
+// version-1 stop, which every version obeys, and carries on as if none ran.
 
 // Where client and daemon meet, in the runtime directory: the daemon
 // listens on sockName and holds an flock on lockName for its whole life.
@@ -95,7 +97,7 @@ func openLockFile(dir string) (*os.File, error) {
 }
 
 // Version is the wire format version this package speaks.
-const Version = 2
+const Version = 3
 
 // MaxRequest is the largest request body the daemon reads.
 const MaxRequest = 64 << 10
@@ -151,8 +153,9 @@ type Response struct {
 
 var (
 	errTooLarge = errors.New("frame too large")
-	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
-	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
+	// errLegacyDaemon is an answer of an earlier version (1 or 2): the
+	// daemon predates this client.
+	errLegacyDaemon = errors.New("the token daemon speaks an earlier wire version")
 	errBadEncoding  = errors.New("request is malformed")
 	errUnknownOp    = errors.New("unknown op")
 )
@@ -287,7 +290,7 @@ func decodeResponse(r io.Reader) (Response, error) {
 
 // parseResponse decodes the body of a response frame.
 func parseResponse(body []byte) (Response, error) {
-	if len(body) > 0 && body[0] == '{' {
+	if len(body) > 0 && (body[0] == '{' || body[0] < Version) {
 		return Response{}, errLegacyDaemon
 	}
 	if len(body) < 2 {
@@ -398,6 +401,7 @@ func (e *encoder) token(t *store.Token) {
 	e.time(t.Minted)
 	e.str(t.RefreshToken)
 	e.time(t.RefreshUntil)
+	e.str(t.AppURL)
 	if t.Reach == nil {
 		e.b = append(e.b, 0)
 		return
@@ -422,6 +426,7 @@ func (e *encoder) signInRequest(r *store.SignInRequest) {
 	e.str(r.Origin)
 	e.str(r.Login)
 	e.str(r.ClientID)
+	e.str(r.AppURL)
 	e.varint(int64(r.MinLifetime))
 	e.flag(r.Refresh)
 	e.varint(int64(r.RefreshFor))
@@ -543,6 +548,7 @@ func (d *decoder) token() *store.Token {
 	}
 	t.RefreshToken = d.str()
 	t.RefreshUntil = d.time()
+	t.AppURL = d.str()
 	switch d.byte() {
 	case 0:
 	case 1:
@@ -574,6 +580,7 @@ func (d *decoder) signInRequest() *store.SignInRequest {
 		Origin:         d.str(),
 		Login:          d.str(),
 		ClientID:       d.str(),
+		AppURL:         d.str(),
 		MinLifetime:    time.Duration(d.varint()),
 		Refresh:        d.flag(),
 		RefreshFor:     time.Duration(d.varint()),

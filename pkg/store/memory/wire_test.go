@@ -27,6 +27,7 @@ func fullToken() store.Token {
 		API:          "https://github.com:8443/api/v3",
 		ClientID:     "Iv23liTestClient",
 		Minted:       at,
+		AppURL:       "https://github.com:8443/github-apps/octo-app",
 		RefreshToken: "ghr_secret",
 		RefreshUntil: at.Add(180 * 24 * time.Hour),
 		Reach: &store.Reach{
@@ -109,7 +110,7 @@ func TestDecodeRequest(t *testing.T) {
 	get := encodeRequest(good[0].req)
 	put := encodeRequest(good[2].req)
 	future := bytes.Clone(get)
-	future[4] = 3
+	future[4] = Version + 1
 	bad := []struct {
 		name  string
 		input []byte
@@ -121,13 +122,13 @@ func TestDecodeRequest(t *testing.T) {
 		{"too large", binary.BigEndian.AppendUint32(nil, MaxRequest+1), "too large"},
 		{"text", []byte("GET / HTTP/1.1\r\n\r\n"), "too large"},
 		{"empty body", frame(""), "malformed"},
-		{"version only", frame("\x02"), "malformed"},
+		{"version only", frame("\x03"), "malformed"},
 		{"cut short", frame(string(put[4 : len(put)-3])), "malformed"},
 		{"trailing data", frame(string(get[4:]) + "x"), "malformed"},
-		{"string longer than the body", frame("\x02g\x7fhttps"), "malformed"},
-		{"future version", future, "version 3"},
+		{"string longer than the body", frame("\x03g\x7fhttps"), "malformed"},
+		{"future version", future, "version 4"},
 		{"version 1", frame(`{"v":1,"op":"get","origin":"https://github.com"}`), "version 1"},
-		{"unknown op", frame("\x02x"), "unknown op"},
+		{"unknown op", frame("\x03x"), "unknown op"},
 		{"get without origin", encodeRequest(Request{Op: OpGet, Login: "octocat"}), "without origin"},
 		{"lock without origin", encodeRequest(Request{Op: OpLock}), "without origin"},
 		{"put without secret", encodeRequest(Request{Op: OpPut, Token: &store.Token{Origin: "https://github.com"}}), "without token, origin or access token"},
@@ -138,7 +139,7 @@ func TestDecodeRequest(t *testing.T) {
 		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-3]) + "\x02\x00\x00"), "malformed"},
 		{"sign-in with even-if-signed-in neither 0 nor 1", frame(string(signInBody[:len(signInBody)-1]) + "\x02"), "malformed"},
 		{"sign-in cut short", frame(string(signInBody[:len(signInBody)-1])), "malformed"},
-		{"pending with data", frame("\x02c\x00"), "malformed"},
+		{"pending with data", frame("\x03c\x00"), "malformed"},
 	}
 	for _, tc := range bad {
 		_, err := DecodeRequest(bytes.NewReader(tc.input))
@@ -164,6 +165,7 @@ func fullSignInRequest() *store.SignInRequest {
 		Origin:      "https://ghes.example.test:8443",
 		Login:       "Octo-Cat",
 		ClientID:    "Iv23liTestClient",
+		AppURL:      "https://ghes.example.test:8443/github-apps/octo-app",
 		MinLifetime: 5 * time.Minute,
 		Refresh:     true,
 		RefreshFor:  180 * 24 * time.Hour,
@@ -195,7 +197,7 @@ func TestSignInResponseRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %+v gave %+v, %v", want, got, err)
 		}
 	}
-	for _, body := range []string{"\x02i", "\x02i\x01", "\x02i\x05\x00", "\x02f", "\x02u\x00"} {
+	for _, body := range []string{"\x03i", "\x03i\x01", "\x03i\x05\x00", "\x03f", "\x03u\x00"} {
 		if _, err := decodeResponse(bytes.NewReader(frame(body))); err == nil || !strings.Contains(err.Error(), "malformed") {
 			t.Errorf("decodeResponse(%q) = %v; want malformed", body, err)
 		}
@@ -239,7 +241,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	if _, err := decodeResponse(bytes.NewReader(legacy)); !errors.Is(err, errLegacyDaemon) {
 		t.Errorf("decodeResponse of a version-1 answer = %v; want errLegacyDaemon", err)
 	}
-	for _, body := range []string{"", "\x02", "\x02o\x05", "\x02q", "\x02e\x09short"} {
+	for _, body := range []string{"", "\x03", "\x03o\x05", "\x03q", "\x03e\x09short"} {
 		if _, err := decodeResponse(bytes.NewReader(frame(body))); err == nil || !strings.Contains(err.Error(), "malformed") {
 			t.Errorf("decodeResponse(%q) = %v; want malformed", body, err)
 		}

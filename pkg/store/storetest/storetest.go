@@ -76,6 +76,7 @@ func tok(origin, login string, age time.Duration) store.Token {
 		API:         "https://api.example.test",
 		ClientID:    "Iv23liFakeClientID",
 		Minted:      now.Add(-age),
+		AppURL:      "https://github.com/apps/fake-app",
 	}
 }
 
@@ -108,6 +109,9 @@ func diff(want, got store.Token) string {
 	}
 	if got.ClientID != want.ClientID {
 		add("ClientID", want.ClientID, got.ClientID)
+	}
+	if got.AppURL != want.AppURL {
+		add("AppURL", want.AppURL, got.AppURL)
 	}
 	if !got.Minted.Equal(want.Minted) {
 		add("Minted", want.Minted, got.Minted)

@@ -223,7 +223,7 @@
     }
     if (a.install_url) {
       card.append(el('p', {class: 'install'},
-        externalLink(a.install_url, `Install ${a.app_slug || 'the app'} on more repositories ↗`)));
+        externalLink(a.install_url, `Install ${a.app_slug || 'the app'} on ${ins.length ? 'more' : 'your'} repositories ↗`)));
     }
     return card;
   }
