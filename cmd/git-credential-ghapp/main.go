@@ -114,7 +114,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				Usage: "sign in now with the device flow",
 				Flags: []cli.Flag{hostFlag},
 				Action: func(c *cli.Context) error {
-					o, err := origin.ParseURL(c.String("host"))
+					o, err := h.Host(c.String("host"))
 					if err != nil {
 						return fmt.Errorf("--host %q: %v", c.String("host"), err)
 					}
@@ -131,7 +131,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 					if c.Bool("all") {
 						return h.Logout(c.Context, nil, "")
 					}
-					o, err := origin.ParseURL(c.String("host"))
+					o, err := h.Host(c.String("host"))
 					if err != nil {
 						return fmt.Errorf("--host %q: %v", c.String("host"), err)
 					}

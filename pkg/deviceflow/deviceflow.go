@@ -46,6 +46,12 @@ type Flow struct {
 	HTTP          *http.Client // nil means http.DefaultClient; redirects are refused either way
 	// Show is called once the code is known; it must not block.
 	Show func(Code)
+	// Provider is "gitlab" for a GitLab server; "" or "github" is GitHub.
+	Provider string
+	// Scopes, space-separated, are sent as the device-code request's
+	// scope when set (GitLab's applications need them; GitHub Apps take
+	// none).
+	Scopes string
 }
 
 const (
@@ -83,6 +89,7 @@ func (f *Flow) Token(ctx context.Context) (*oauth2.Token, error) {
 
 	cfg := &oauth2.Config{
 		ClientID: f.ClientID,
+		Scopes:   strings.Fields(f.Scopes),
 		Endpoint: oauth2.Endpoint{
 			DeviceAuthURL: f.DeviceCodeURL,
 			TokenURL:      f.TokenURL,

@@ -35,11 +35,12 @@ func Plain(w io.Writer) *Screen { return &Screen{W: w, close: func() {}} }
 func (s *Screen) Close() { s.close() }
 
 // Code writes the device-flow instructions: where to go, what to type,
-// for which server and app (by its client ID, which GitHub's page does not
-// show but an admin can check), and how long the code lasts.
-func (s *Screen) Code(host, clientID, userCode, verificationURI string, expiry time.Time) {
+// for which server and app (app names it by its client ID, which GitHub's
+// page does not show but an admin can check: "GitHub App Iv23…" or
+// "GitLab application 9f1d…"), and how long the code lasts.
+func (s *Screen) Code(host, app, userCode, verificationURI string, expiry time.Time) {
 	mins := int(time.Until(expiry).Round(time.Minute) / time.Minute)
-	fmt.Fprintf(s.W, "git-credential-ghapp: to sign in to %s (GitHub App %s), open %s\n", host, clientID, verificationURI)
+	fmt.Fprintf(s.W, "git-credential-ghapp: to sign in to %s (%s), open %s\n", host, app, verificationURI)
 	fmt.Fprintf(s.W, "git-credential-ghapp: and enter the code %s (valid for %d minutes)\n", userCode, max(mins, 1))
 }
 

@@ -506,7 +506,7 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 
 	// Half-written: a header promising more than is ever sent.
 	half := rawConn(t, e)
-	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x02g"...))
+	half.Write(append(binary.BigEndian.AppendUint32(nil, 100), "\x03g"...))
 
 	answered := []struct {
 		name string
@@ -514,10 +514,10 @@ func TestDaemonSurvivesBadRequests(t *testing.T) {
 		want string
 	}{
 		{"text", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "too large"},
-		{"garbage", frame("\x02g\xff\xff\xff"), "malformed"},
-		{"future version", frame("\x03g\x12https://github.com\x00"), "version 3"},
-		{"unknown op", frame("\x02x"), "unknown op"},
-		{"over 64 KiB", frame("\x02l" + strings.Repeat("x", MaxRequest)), "too large"},
+		{"garbage", frame("\x03g\xff\xff\xff"), "malformed"},
+		{"future version", frame("\x04g\x12https://github.com\x00"), "version 4"},
+		{"unknown op", frame("\x03x"), "unknown op"},
+		{"over 64 KiB", frame("\x03l" + strings.Repeat("x", MaxRequest)), "too large"},
 	}
 	for _, tc := range answered {
 		c := rawConn(t, e)
@@ -870,12 +870,12 @@ func TestStopsNewerDaemon(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 30*time.Second)
 	got := fakeDaemon(t, e.dir, func(body []byte) ([]byte, bool) {
-		return frame("\x03o\x00future"), len(body) == 2 && body[1] == OpStop
+		return frame("\x04o\x00future"), len(body) == 2 && body[1] == OpStop
 	})
 	if err := e.s.Stop(); err != nil {
 		t.Fatalf("Stop of a newer daemon: %v", err)
 	}
-	if body := <-got; string(body) != "\x02s" {
+	if body := <-got; string(body) != "\x03s" {
 		t.Errorf("the daemon got %q; want a stop", body)
 	}
 	if _, err := os.Lstat(e.sock()); !errors.Is(err, fs.ErrNotExist) {
@@ -912,4 +912,26 @@ func TestVersion1DaemonReplaced(t *testing.T) {
 		t.Fatalf("Lock with a version-1 daemon: %v", err)
 	}
 	unlock()
+}
+
+// TestVersion2DaemonReplaced: a daemon of wire version 2, left running by
+// the version before tokens carried their provider, refuses this client's
+// requests in its own version; the client stops it with the version-1
+// stop that every version obeys, and carries on with a new daemon.
+func TestVersion2DaemonReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 30*time.Second)
+	fakeDaemon(t, e.dir, func(body []byte) ([]byte, bool) {
+		if string(body) == legacyStop {
+			return rawFrame(legacyStopped), true
+		}
+		return frame("\x02ebad request: unsupported wire version 3 (this daemon speaks 2)"), false
+	})
+	tk := token(t, "octocat", time.Hour)
+	tk.Provider = "gitlab"
+	mustPut(t, e.s, tk)
+	wantToken(t, e.s, tk)
+	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
+		t.Errorf("notices = %q; want %q", n, legacyNotice)
+	}
 }

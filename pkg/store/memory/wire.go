@@ -12,8 +12,9 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
-// Wire format, version 2. Client and daemon share this file and nothing
-// else.
+// Wire format, version 3. Client and daemon share this file and nothing
+// else. Version 3 added the provider to tokens, and the provider and
+// scopes to sign-in requests.
 //
 // A client connects to <dir>/daemon.sock and sends exactly one request; the
 // daemon sends one response. Each is a frame: a 4-byte big-endian length,
@@ -48,9 +49,11 @@ import (
 //	        varint min lifetime (ns), str api, str client id, time minted,
 //	        str refresh token, time refresh until,
 //	        reach: 0, or 1 then time checked, str app slug,
-//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted
+//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted,
+//	        str provider
 //	sign-in request = str origin, str login, str client id,
-//	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns)
+//	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns),
+//	        str provider, str scopes
 //	sign-in = str origin, str login, str user code, str verification uri,
 //	        time expiry, byte off server (0 or 1), str ended
 //
@@ -61,7 +64,9 @@ import (
 // another version. An op the daemon does not know is answered with the
 // error "bad request: unknown op": the sign-in ops came later within
 // version 2, and a client that meets that answer knows the daemon for an
-// older one. Two ops keep the connection past the response: "lock"
+// older one. A client that meets a daemon of an earlier version (it
+// answers in its own version) stops it with a version-1 stop, which
+// every version obeys, and carries on as if none ran. Two ops keep the connection past the response: "lock"
 // is answered only once the lock is granted, and the lock is held until
 // the client closes the connection; "stop" is answered at once, and the
 // daemon closes the connection when it no longer listens. "start" and
@@ -95,7 +100,7 @@ func openLockFile(dir string) (*os.File, error) {
 }
 
 // Version is the wire format version this package speaks.
-const Version = 2
+const Version = 3
 
 // MaxRequest is the largest request body the daemon reads.
 const MaxRequest = 64 << 10
@@ -150,8 +155,9 @@ type Response struct {
 
 var (
 	errTooLarge = errors.New("frame too large")
-	// errLegacyDaemon is a version-1 answer: the daemon predates this client.
-	errLegacyDaemon = errors.New("the token daemon speaks wire version 1")
+	// errLegacyDaemon is an answer of an earlier version: the daemon
+	// predates this client.
+	errLegacyDaemon = errors.New("the token daemon speaks an earlier wire version")
 	errBadEncoding  = errors.New("request is malformed")
 	errUnknownOp    = errors.New("unknown op")
 )
@@ -292,6 +298,9 @@ func parseResponse(body []byte) (Response, error) {
 	if len(body) < 2 {
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
+	if body[0] < Version {
+		return Response{}, errLegacyDaemon
+	}
 	if body[0] != Version {
 		return Response{}, fmt.Errorf("the token daemon speaks wire version %d, not %d (end it with: git credential-ghapp logout --all)", body[0], Version)
 	}
@@ -399,6 +408,7 @@ func (e *encoder) token(t *store.Token) {
 	e.time(t.RefreshUntil)
 	if t.Reach == nil {
 		e.b = append(e.b, 0)
+		e.str(t.Provider)
 		return
 	}
 	e.b = append(e.b, 1)
@@ -407,6 +417,7 @@ func (e *encoder) token(t *store.Token) {
 	e.strs(t.Reach.Accounts)
 	e.strs(t.Reach.Repos)
 	e.uvarint(uint64(t.Reach.Omitted))
+	e.str(t.Provider)
 }
 
 func (e *encoder) flag(b bool) {
@@ -424,6 +435,8 @@ func (e *encoder) signInRequest(r *store.SignInRequest) {
 	e.varint(int64(r.MinLifetime))
 	e.flag(r.Refresh)
 	e.varint(int64(r.RefreshFor))
+	e.str(r.Provider)
+	e.str(r.Scopes)
 }
 
 func (e *encoder) signIn(s *store.SignIn) {
@@ -553,6 +566,7 @@ func (d *decoder) token() *store.Token {
 	default:
 		d.fail()
 	}
+	t.Provider = d.str()
 	return t
 }
 
@@ -575,6 +589,8 @@ func (d *decoder) signInRequest() *store.SignInRequest {
 		MinLifetime: time.Duration(d.varint()),
 		Refresh:     d.flag(),
 		RefreshFor:  time.Duration(d.varint()),
+		Provider:    d.str(),
+		Scopes:      d.str(),
 	}
 }
 

@@ -109,7 +109,7 @@ func TestDecodeRequest(t *testing.T) {
 	get := encodeRequest(good[0].req)
 	put := encodeRequest(good[2].req)
 	future := bytes.Clone(get)
-	future[4] = 3
+	future[4] = Version + 1
 	bad := []struct {
 		name  string
 		input []byte
@@ -121,13 +121,13 @@ func TestDecodeRequest(t *testing.T) {
 		{"too large", binary.BigEndian.AppendUint32(nil, MaxRequest+1), "too large"},
 		{"text", []byte("GET / HTTP/1.1\r\n\r\n"), "too large"},
 		{"empty body", frame(""), "malformed"},
-		{"version only", frame("\x02"), "malformed"},
+		{"version only", frame("\x03"), "malformed"},
 		{"cut short", frame(string(put[4 : len(put)-3])), "malformed"},
 		{"trailing data", frame(string(get[4:]) + "x"), "malformed"},
-		{"string longer than the body", frame("\x02g\x7fhttps"), "malformed"},
-		{"future version", future, "version 3"},
+		{"string longer than the body", frame("\x03g\x7fhttps"), "malformed"},
+		{"future version", future, "version 4"},
 		{"version 1", frame(`{"v":1,"op":"get","origin":"https://github.com"}`), "version 1"},
-		{"unknown op", frame("\x02x"), "unknown op"},
+		{"unknown op", frame("\x03x"), "unknown op"},
 		{"get without origin", encodeRequest(Request{Op: OpGet, Login: "octocat"}), "without origin"},
 		{"lock without origin", encodeRequest(Request{Op: OpLock}), "without origin"},
 		{"put without secret", encodeRequest(Request{Op: OpPut, Token: &store.Token{Origin: "https://github.com"}}), "without token, origin or access token"},
@@ -135,9 +135,9 @@ func TestDecodeRequest(t *testing.T) {
 		{"wait without origin", encodeRequest(Request{Op: OpWaitSignIn, Login: "octocat"}), "wait request without origin"},
 		{"sign-in without origin", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{ClientID: "Iv23li"}}), "without origin or client id"},
 		{"sign-in without client id", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{Origin: "https://github.com"}}), "without origin or client id"},
-		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-2]) + "\x02\x00"), "malformed"},
+		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-4]) + "\x02\x00\x00\x00"), "malformed"},
 		{"sign-in cut short", frame(string(signInBody[:len(signInBody)-1])), "malformed"},
-		{"pending with data", frame("\x02c\x00"), "malformed"},
+		{"pending with data", frame("\x03c\x00"), "malformed"},
 	}
 	for _, tc := range bad {
 		_, err := DecodeRequest(bytes.NewReader(tc.input))
@@ -194,7 +194,7 @@ func TestSignInResponseRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %+v gave %+v, %v", want, got, err)
 		}
 	}
-	for _, body := range []string{"\x02i", "\x02i\x01", "\x02i\x05\x00", "\x02f", "\x02u\x00"} {
+	for _, body := range []string{"\x03i", "\x03i\x01", "\x03i\x05\x00", "\x03f", "\x03u\x00"} {
 		if _, err := decodeResponse(bytes.NewReader(frame(body))); err == nil || !strings.Contains(err.Error(), "malformed") {
 			t.Errorf("decodeResponse(%q) = %v; want malformed", body, err)
 		}
@@ -238,7 +238,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	if _, err := decodeResponse(bytes.NewReader(legacy)); !errors.Is(err, errLegacyDaemon) {
 		t.Errorf("decodeResponse of a version-1 answer = %v; want errLegacyDaemon", err)
 	}
-	for _, body := range []string{"", "\x02", "\x02o\x05", "\x02q", "\x02e\x09short"} {
+	for _, body := range []string{"", "\x03", "\x03o\x05", "\x03q", "\x03e\x09short"} {
 		if _, err := decodeResponse(bytes.NewReader(frame(body))); err == nil || !strings.Contains(err.Error(), "malformed") {
 			t.Errorf("decodeResponse(%q) = %v; want malformed", body, err)
 		}
