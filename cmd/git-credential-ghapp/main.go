@@ -64,7 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 }
 
 func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
-	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a URL, or a bare host for https://HOST"}
+	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub or GitLab server: a URL (with the path of a GitLab below one), or a bare host for https://HOST"}
 	return &cli.App{
 		Name:    "git-credential-ghapp",
 		Usage:   "give git short-lived GitHub App tokens through the device flow",

@@ -67,6 +67,9 @@ type Options struct {
 	// Store is the token store the helper is told to use ("ghapp --store
 	// S"); "" lets the helper choose.
 	Store string
+	// Provider is "gitlab" to write ghapp.<url>.provider gitlab (undo
+	// removes it); "" or "github" writes nothing.
+	Provider string
 }
 
 // Change is one value written or removed.
@@ -111,6 +114,7 @@ type Result struct {
 func helperKey(u string) string   { return "credential." + u + ".helper" }
 func httpPathKey(u string) string { return "credential." + u + ".useHttpPath" }
 func clientIDKey(u string) string { return "ghapp." + u + ".clientId" }
+func providerKey(u string) string { return "ghapp." + u + ".provider" }
 
 // HelperValue is the credential.helper value for store: git runs it as
 // `git credential-ghapp [--store S] <op>`.
@@ -138,6 +142,14 @@ func (o Options) check() error {
 	if o.Store != "" && !storeName().MatchString(o.Store) {
 		return fmt.Errorf("--store %q is not a store name", o.Store)
 	}
+	switch o.Provider {
+	case "", config.GitHub, config.GitLab:
+	default:
+		return fmt.Errorf("--provider %q is not github or gitlab", o.Provider)
+	}
+	if o.Provider == config.GitLab && o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
+		return fmt.Errorf("--client-id %q does not look like a GitLab application ID (the Application ID on the application's page)", o.ClientID)
+	}
 	if o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
 		return fmt.Errorf("--client-id %q does not look like a GitHub App client ID (Iv1.… or Iv23…, shown on the app's settings page; not the numeric App ID)", o.ClientID)
 	}
@@ -146,8 +158,10 @@ func (o Options) check() error {
 
 // Apply makes the helper the only one git asks for o.Origin, in the file
 // o.Scope names: credential.<url>.helper gets "" (which drops helpers set
-// before it) followed by the helper, credential.<url>.useHttpPath true,
-// and ghapp.<url>.clientId when o.ClientID is set. What is already there
+// before it) followed by the helper, credential.<url>.useHttpPath true
+// (which a server below a path needs: only with it does git tell the
+// helper the path), ghapp.<url>.provider for GitLab, and
+// ghapp.<url>.clientId when o.ClientID is set. What is already there
 // is kept. On error, Result holds the changes already made.
 func Apply(ctx context.Context, o Options) (Result, error) {
 	var r Result
@@ -169,6 +183,8 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 		}
 		switch {
 		case has:
+		case o.Provider == config.GitLab:
+			return r, fmt.Errorf("%s needs its GitLab application's ID: run setup again with --client-id ID (the Application ID on the application's page)", o.Origin.Name())
 		case o.Origin.IsGitHub():
 			r.NeedClientID = true
 		default:
@@ -184,6 +200,11 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 
 	// The client ID and useHttpPath go first and the helper last, so that
 	// git never runs the helper for a host that is only half set up.
+	if o.Provider == config.GitLab {
+		if err := g.setSingle(ctx, &r, file, providerKey(u), config.GitLab, func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), config.GitLab) }); err != nil {
+			return r, err
+		}
+	}
 	if o.ClientID != "" {
 		if err := g.setSingle(ctx, &r, file, clientIDKey(u), o.ClientID, func(v string) bool { return v == o.ClientID }); err != nil {
 			return r, err
@@ -273,6 +294,12 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 			return r, err
 		}
 		r.Changes = append(r.Changes, Change{Op: "remove", Key: clientIDKey(u), Value: id})
+	}
+	if p := file.entries(providerKey(u)); o.Provider == config.GitLab && len(p) == 1 && !p[0].Valueless && p[0].Value == config.GitLab {
+		if err := g.write(ctx, "--unset-all", providerKey(u), gitconfig.ExactValue(config.GitLab)); err != nil {
+			return r, err
+		}
+		r.Changes = append(r.Changes, Change{Op: "remove", Key: providerKey(u), Value: config.GitLab})
 	}
 	if len(r.Changes) > 0 {
 		g.dropIfEmpty(ctx, "credential", u)
