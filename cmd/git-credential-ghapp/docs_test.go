@@ -554,8 +554,8 @@ var notInTroubleshooting = map[string]string{
 	"git config did not finish within %s":                                                                        "setup: inside \"cannot read/change …\"",
 	// Between the memory store's client and daemon only.
 	"the token daemon speaks an earlier wire version": "memory: a daemon of an earlier version, stopped and replaced, never printed",
-	"the token daemon is unavailable":        "memory.ErrUnavailable: matched, never printed",
-	"the token daemon is exiting":            "memory: the daemon leaves a put unanswered, and the client starts another",
+	"the token daemon is unavailable":                 "memory.ErrUnavailable: matched, never printed",
+	"the token daemon is exiting":                     "memory: the daemon leaves a put unanswered, and the client starts another",
 	// The memory daemon renews tokens (ghapp.refresh) in the background
 	// and prints nothing: a failed renewal ends in a device flow.
 	"%s refused to renew the token: %s":                "renewal in the daemon: never printed",
