@@ -87,6 +87,8 @@ type env struct {
 	work    string
 	runtime string
 	extra   []string // more environment, e.g. GIT_TERMINAL_PROMPT=0
+	// tokens lists every token the server issued; nil means srv's.
+	tokens func() []string
 }
 
 const testUser = "octocat"
@@ -225,10 +227,18 @@ func (e *env) codes() int { return e.srv.DeviceCodesIssued() }
 // redact hides every token the stand-in issued, so failure output cannot
 // leak one.
 func (e *env) redact(s string) string {
-	for _, tok := range e.srv.IssuedTokens() {
+	for _, tok := range e.issued() {
 		s = strings.ReplaceAll(s, tok, tok[:4]+"…")
 	}
 	return s
+}
+
+// issued returns every token the server issued.
+func (e *env) issued() []string {
+	if e.tokens != nil {
+		return e.tokens()
+	}
+	return e.srv.IssuedTokens()
 }
 
 // assertNoTokenOnDisk checks that no issued token is in any file under
@@ -238,7 +248,7 @@ func (e *env) assertNoTokenOnDisk() { e.assertNoTokenIn(e.home, e.work) }
 // assertNoTokenIn checks that no issued token is in any regular file under
 // roots.
 func (e *env) assertNoTokenIn(roots ...string) {
-	toks := e.srv.IssuedTokens()
+	toks := e.issued()
 	for _, root := range roots {
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {

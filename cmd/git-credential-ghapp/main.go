@@ -81,7 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 }
 
 func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
-	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server: a `URL`, or a bare host for https://HOST"}
+	hostFlag := &cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub or GitLab server: a `URL` (with the path of a GitLab below one), or a bare host for https://HOST"}
 	app := &cli.App{
 		Name:      "git-credential-ghapp",
 		Usage:     "give git short-lived GitHub App tokens through the device flow",
@@ -135,7 +135,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 				UsageText: "git-credential-ghapp login [--host URL]",
 				Flags:     []cli.Flag{hostFlag},
 				Action: func(c *cli.Context) error {
-					o, err := origin.ParseURL(c.String("host"))
+					o, err := h.Host(c.String("host"))
 					if err != nil {
 						return fmt.Errorf("--host %q: %v", c.String("host"), err)
 					}
@@ -153,7 +153,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 					if c.Bool("all") {
 						return h.Logout(c.Context, nil, "")
 					}
-					o, err := origin.ParseURL(c.String("host"))
+					o, err := h.Host(c.String("host"))
 					if err != nil {
 						return fmt.Errorf("--host %q: %v", c.String("host"), err)
 					}

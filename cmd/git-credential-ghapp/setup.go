@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os/exec"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,16 +27,19 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			"  credential.U.useHttpPath = true\n" +
 			"  ghapp.U.clientId = ID (with --client-id)\n" +
 			"  ghapp.U.appUrl = URL (with --app-url)\n" +
+			"  ghapp.U.provider = gitlab (with --provider gitlab)\n" +
+			"For a GitLab below a path, give that path in --host (https://example.org/gitlab).\n" +
 			"Running it again changes nothing. Use --system in a container image's build.\n" +
 			"It names the file it wrote, and warns of other helpers git would also give tokens to.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "global", Usage: "change your own git config, ~/.gitconfig (the default)"},
 			&cli.BoolFlag{Name: "system", Usage: "change the system git config, e.g. /etc/gitconfig (needs root; what an image build runs)"},
 			&cli.StringFlag{Name: "file", Usage: "change the git config file `FILE`"},
-			&cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub server `URL`, or a bare host for https://HOST"},
+			&cli.StringFlag{Name: "host", Value: "https://github.com", Usage: "the GitHub or GitLab server `URL` (with the path of a GitLab below one), or a bare host for https://HOST"},
 			&cli.StringFlag{Name: "client-id", Usage: "the GitHub App's client `ID`, written as ghapp.U.clientId"},
 			&cli.StringFlag{Name: "app-url", Usage: "the GitHub App's page `URL` (https://github.com/apps/NAME), written as ghapp.U.appUrl"},
 			&cli.StringFlag{Name: "store", Usage: "have git run the helper with --store `NAME`"},
+			&cli.StringFlag{Name: "provider", Usage: "`NAME` is github (the default) or gitlab, written as ghapp.U.provider"},
 			&cli.BoolFlag{Name: "undo", Usage: "remove what setup writes, and nothing else (and put back what --remove-other-helpers removed)"},
 			&cli.BoolFlag{Name: "remove-other-helpers", Usage: "also remove, from the file setup writes, the other credential helpers that would keep the tokens (--undo puts them back)"},
 		},
@@ -56,7 +60,8 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 			if s := c.String("store"); s != "" && !auto.Known(s) {
 				return fmt.Errorf("unknown store %q: use %s", s, auto.NameList())
 			}
-			o, err := origin.ParseURL(c.String("host"))
+			// A path is kept: a GitLab may live below one.
+			o, err := origin.ParseBase(c.String("host"))
 			if err != nil {
 				return fmt.Errorf("--host %q: %v", c.String("host"), err)
 			}
@@ -66,6 +71,7 @@ func setupCommand(h *helper.Helper, clientIDFlag *string) *cli.Command {
 				ClientID:           firstSet(c.String("client-id"), *clientIDFlag),
 				Store:              c.String("store"),
 				AppURL:             c.String("app-url"),
+				Provider:           strings.ToLower(c.String("provider")),
 				RemoveOtherHelpers: c.Bool("remove-other-helpers"),
 			}
 			where := "in " + opts.Scope.String()

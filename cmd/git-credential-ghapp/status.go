@@ -27,7 +27,7 @@ func statusCommand(h *helper.Helper) *cli.Command {
 		Action: func(c *cli.Context) error {
 			var host *origin.Origin
 			if c.IsSet("host") {
-				o, err := origin.ParseURL(c.String("host"))
+				o, err := h.Host(c.String("host"))
 				if err != nil {
 					return fmt.Errorf("--host %q: %v", c.String("host"), err)
 				}

@@ -52,12 +52,17 @@ type Settings struct {
 	// Scopes is ghapp.scopes, the OAuth scopes a GitLab sign-in asks for
 	// (default DefaultGitLabScopes); GitHub Apps take none.
 	Scopes string
+	// Base is the server the settings were matched for, where its tokens
+	// are kept: scheme://host[:port], or for a server below a path (a
+	// GitLab at https://example.org/gitlab) the longest URL a
+	// ghapp.<url>.clientId names that the request URL is at or below.
+	Base string
 }
 
 // The providers a host may be.
 const (
-	GitHub = "github"
-	GitLab = "gitlab"
+	GitHub = origin.GitHub
+	GitLab = origin.GitLab
 )
 
 // DefaultGitLabScopes let git push and the helper learn the login.
@@ -71,13 +76,18 @@ const DefaultMinLifetime = 60 * time.Second
 // renew tokens before a person must sign in again.
 const DefaultRefreshFor = 7 * 24 * time.Hour
 
+// DefaultGitLabRefreshFor is DefaultRefreshFor on a GitLab host, where
+// refresh is on by default: a working day of 2-hour tokens.
+const DefaultGitLabRefreshFor = 8 * time.Hour
+
 // ClientIDSources names every way to set the client ID, for error messages.
 const ClientIDSources = "--client-id, $GHAPP_CLIENT_ID, $GH_SCOPED_CREDS_CLIENT_ID, $GITHUB_APP_CLIENT_ID or git config ghapp.clientId"
 
 // Load resolves the settings for url (scheme://host[:port][/path]) with a
-// single `git config --get-urlmatch` spawn. flagClientID is --client-id.
-// forGitHub is true for https://github.com, which is served without
-// configuration.
+// single `git config --get-urlmatch` spawn, and a second one only for a
+// URL with a path on a configured host, to find the server's base URL
+// (see Settings.Base). flagClientID is --client-id. forGitHub is true for
+// https://github.com, which is served without configuration.
 func Load(url, flagClientID string, forGitHub bool) (Settings, error) {
 	var overrides []string
 	if !forGitHub {
@@ -90,33 +100,75 @@ func Load(url, flagClientID string, forGitHub bool) (Settings, error) {
 	if err != nil {
 		return Settings{}, fmt.Errorf("reading ghapp.* settings with git config failed: %v", err)
 	}
-	s, err := resolve(keys, flagClientID, forGitHub)
+	p, err := provider(keys, isGitLabCom(url))
+	if err != nil {
+		return Settings{}, err
+	}
+	s, err := resolve(keys, flagClientID, forGitHub, p)
 	if err != nil {
 		return s, err
 	}
-	return s, provider(&s, keys, isGitLabCom(url))
+	s.Base, err = base(url, s.HostConfigured)
+	return s, err
 }
 
-// provider fills in Provider and Scopes: ghapp.provider when set, else
-// GitLab for gitlab.com and GitHub for every other host.
-func provider(s *Settings, keys map[string]gitconfig.Entry, gitLabCom bool) error {
-	s.Provider = GitHub
-	if gitLabCom {
-		s.Provider = GitLab
+// base is the server url belongs to: the longest URL that a
+// ghapp.<url>.clientId names and that url is at or below, when that URL
+// has a path (a GitLab at https://example.org/gitlab); else url's
+// scheme://host[:port]. Only a configured host with a path in url can
+// have such a base, so only that costs a second git config spawn.
+func base(url string, configured bool) (string, error) {
+	o, err := origin.ParseURL(url)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a server URL: %v", safetext.Short(url, 200), err)
 	}
-	if e, ok := keys["ghapp.provider"]; ok {
-		switch p := strings.ToLower(strings.TrimSpace(e.Value)); p {
-		case GitHub, GitLab:
-			s.Provider = p
-		default:
-			return fmt.Errorf("ghapp.provider %q is not github or gitlab (fix it with git config)", safetext.Short(e.Value, 40))
+	if rest := strings.TrimPrefix(strings.ToLower(url), strings.ToLower(o.String())); !configured || strings.Trim(rest, "/") == "" {
+		return o.String(), nil
+	}
+	entries, err := gitconfig.Read(context.Background(), nil, "ghapp")
+	if err != nil {
+		return "", fmt.Errorf("reading ghapp.* settings with git config failed: %v", err)
+	}
+	best := o
+	for _, e := range entries {
+		u, ok := clientIDURL(e)
+		if !ok {
+			continue
+		}
+		b, err := origin.ParseBase(u)
+		if err == nil && len(b.Path) > len(best.Path) && b.Under(url) {
+			best = b
 		}
 	}
-	s.Scopes = strings.Join(strings.Fields(keys["ghapp.scopes"].Value), " ")
-	if s.Provider == GitLab && s.Scopes == "" {
-		s.Scopes = DefaultGitLabScopes
+	return best.String(), nil
+}
+
+// clientIDURL returns the URL of a ghapp.<url>.clientId line that sets one.
+func clientIDURL(e gitconfig.Entry) (string, bool) {
+	sub, ok := strings.CutPrefix(e.Key, "ghapp.")
+	if !ok || !strings.HasSuffix(strings.ToLower(sub), ".clientid") || e.Value == "" {
+		return "", false
 	}
-	return nil
+	u := strings.TrimSuffix(sub[:len(sub)-len(".clientid")], "/")
+	return u, u != ""
+}
+
+// provider returns ghapp.provider when set, else GitLab for gitlab.com
+// and GitHub for every other host.
+func provider(keys map[string]gitconfig.Entry, gitLabCom bool) (string, error) {
+	p := GitHub
+	if gitLabCom {
+		p = GitLab
+	}
+	if e, ok := keys["ghapp.provider"]; ok {
+		switch v := strings.ToLower(strings.TrimSpace(e.Value)); v {
+		case GitHub, GitLab:
+			p = v
+		default:
+			return "", fmt.Errorf("ghapp.provider %q is not github or gitlab (fix it with git config)", safetext.Short(e.Value, 40))
+		}
+	}
+	return p, nil
 }
 
 // isGitLabCom reports whether url is on https://gitlab.com.
@@ -132,20 +184,23 @@ func isGitLabCom(url string) bool {
 // trimmed. setup asks the same question, so that it never tells a person
 // one is set when the helper would find none.
 func ClientID(flag, configured string) string {
-	id, _ := clientID(flag, configured)
+	id, _ := clientID(flag, configured, true)
 	return id
 }
 
 // clientID is ClientID with the name of where it was found, for
-// $GHAPP_TRACE.
-func clientID(flag, configured string) (id, source string) {
-	for _, c := range []struct{ name, value string }{
-		{"--client-id", flag},
-		{"$GHAPP_CLIENT_ID", os.Getenv("GHAPP_CLIENT_ID")},
-		{"$GH_SCOPED_CREDS_CLIENT_ID", os.Getenv("GH_SCOPED_CREDS_CLIENT_ID")},
-		{"$GITHUB_APP_CLIENT_ID", os.Getenv("GITHUB_APP_CLIENT_ID")},
-		{"ghapp.clientId", configured},
-	} {
+// $GHAPP_TRACE; without env, the environment variables (which name a
+// GitHub App) are passed over.
+func clientID(flag, configured string, env bool) (id, source string) {
+	sources := []struct{ name, value string }{{"--client-id", flag}}
+	if env {
+		sources = append(sources,
+			struct{ name, value string }{"$GHAPP_CLIENT_ID", os.Getenv("GHAPP_CLIENT_ID")},
+			struct{ name, value string }{"$GH_SCOPED_CREDS_CLIENT_ID", os.Getenv("GH_SCOPED_CREDS_CLIENT_ID")},
+			struct{ name, value string }{"$GITHUB_APP_CLIENT_ID", os.Getenv("GITHUB_APP_CLIENT_ID")})
+	}
+	sources = append(sources, struct{ name, value string }{"ghapp.clientId", configured})
+	for _, c := range sources {
 		if v := strings.TrimSpace(c.value); v != "" {
 			return v, c.name
 		}
@@ -153,11 +208,24 @@ func clientID(flag, configured string) (id, source string) {
 	return "", ""
 }
 
-func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub bool) (Settings, error) {
-	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor, BackgroundSignIn: true}
+// resolve reads keys for a host of the provider p. GitLab hosts renew
+// their 2-hour tokens by default (ghapp.refresh true, ghapp.refreshFor
+// DefaultGitLabRefreshFor); GitHub hosts do not.
+func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub bool, p string) (Settings, error) {
+	s := Settings{MinLifetime: DefaultMinLifetime, Interactive: true, Store: "auto", RefreshFor: DefaultRefreshFor, BackgroundSignIn: true, Provider: p}
 	cfgID := keys["ghapp.clientid"].Value
 	s.HostConfigured = !forGitHub && cfgID != ""
-	s.ClientID, s.ClientIDSource = clientID(flagClientID, cfgID)
+	// The environment variables name a GitHub App: for GitLab only the
+	// flag outranks the application's own ID.
+	s.ClientID, s.ClientIDSource = clientID(flagClientID, cfgID, p != GitLab)
+	refreshDefault := false
+	if p == GitLab {
+		s.Scopes = strings.Join(strings.Fields(keys["ghapp.scopes"].Value), " ")
+		if s.Scopes == "" {
+			s.Scopes = DefaultGitLabScopes
+		}
+		refreshDefault, s.RefreshFor = true, DefaultGitLabRefreshFor
+	}
 
 	if e, ok := keys["ghapp.minlifetime"]; ok {
 		d, err := time.ParseDuration(e.Value)
@@ -177,7 +245,7 @@ func resolve(keys map[string]gitconfig.Entry, flagClientID string, forGitHub boo
 		return s, err
 	}
 	s.Store = firstNonEmpty(os.Getenv("GHAPP_STORE"), keys["ghapp.store"].Value, "auto")
-	if s.Refresh, err = boolKey(keys, "ghapp.refresh", "ghapp.refresh", false); err != nil {
+	if s.Refresh, err = boolKey(keys, "ghapp.refresh", "ghapp.refresh", refreshDefault); err != nil {
 		return s, err
 	}
 	if s.BackgroundSignIn, err = boolKey(keys, "ghapp.backgroundsignin", "ghapp.backgroundSignIn", true); err != nil {
@@ -291,12 +359,7 @@ func ServedHosts(ctx context.Context) ([]string, error) {
 	}
 	hosts := []string{"https://github.com"}
 	for _, e := range entries {
-		sub, ok := strings.CutPrefix(e.Key, "ghapp.")
-		if !ok || !strings.HasSuffix(sub, ".clientid") || e.Value == "" {
-			continue
-		}
-		u := strings.TrimSuffix(strings.TrimSuffix(sub, ".clientid"), "/")
-		if u != "" && !slices.Contains(hosts, u) {
+		if u, ok := clientIDURL(e); ok && !slices.Contains(hosts, u) {
 			hosts = append(hosts, u)
 		}
 	}

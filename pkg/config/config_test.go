@@ -28,7 +28,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
+	want := Settings{MinLifetime: 60 * time.Second, Interactive: true, Store: "auto", RefreshFor: 7 * 24 * time.Hour, BackgroundSignIn: true, Provider: GitHub, Base: "https://github.com"}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
@@ -94,7 +94,7 @@ func TestURLMatchedSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{ClientID: "Iv1.local", ClientIDSource: "ghapp.clientId", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true, Provider: GitHub}
+	want := Settings{ClientID: "Iv1.local", ClientIDSource: "ghapp.clientId", HostConfigured: true, MinLifetime: 10 * time.Second, AllowDiskStore: true, Store: "tmpfs", Refresh: true, RefreshFor: 36 * time.Hour, BackgroundSignIn: true, Provider: GitHub, Base: "http://127.0.0.1:9"}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
 	}
@@ -293,5 +293,55 @@ func TestCheckAppURLAndItsLinks(t *testing.T) {
 	}
 	if InstallURL("") != "" || AppSlug("") != "" {
 		t.Error("no app page gives a link or a name")
+	}
+}
+
+func TestGitLabDefaults(t *testing.T) {
+	testsupport.Isolate(t)
+	gitSet(t, "ghapp.https://gitlab.com.clientId", "gl-app", "ghapp.https://code.example.org.provider", "gitlab",
+		"ghapp.https://code.example.org.clientId", "code-app", "ghapp.https://code.example.org.refresh", "false")
+	t.Setenv("GHAPP_CLIENT_ID", "Iv23liGitHubApp")
+	s, err := Load("https://gitlab.com/group/p.git", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Refresh || s.RefreshFor != 8*time.Hour || s.ClientID != "gl-app" || s.Base != "https://gitlab.com" {
+		t.Errorf("gitlab.com: refresh %v for %v, client ID %q, base %q; want true for 8h, gl-app, https://gitlab.com", s.Refresh, s.RefreshFor, s.ClientID, s.Base)
+	}
+	if s, _ := Load("https://code.example.org", "", false); s.Refresh || s.ClientID != "code-app" {
+		t.Errorf("ghapp.refresh false on a GitLab host: refresh %v, client ID %q", s.Refresh, s.ClientID)
+	}
+	if s, _ := Load("https://code.example.org", "flag-app", false); s.ClientID != "flag-app" {
+		t.Errorf("--client-id on a GitLab host: %q", s.ClientID)
+	}
+	if s, _ := Load("https://github.com", "", true); s.Refresh || s.RefreshFor != 168*time.Hour {
+		t.Errorf("github.com: refresh %v for %v; want false for 168h", s.Refresh, s.RefreshFor)
+	}
+}
+
+func TestBaseIsTheLongestConfiguredPrefix(t *testing.T) {
+	testsupport.Isolate(t)
+	gitSet(t, "ghapp.https://example.org.clientId", "root-app",
+		"ghapp.https://example.org/gitlab/.clientId", "gl-app", "ghapp.https://example.org/gitlab.provider", "gitlab",
+		"ghapp.https://example.org/gitlab/sub.clientId", "sub-app",
+		"ghapp.https://example.org/gitlabx.clientId", "x-app")
+	for url, want := range map[string]string{
+		"https://example.org":                      "https://example.org",
+		"https://example.org/other/p.git":          "https://example.org",
+		"https://example.org/gitlab":               "https://example.org/gitlab",
+		"https://example.org/gitlab/group/p.git":   "https://example.org/gitlab",
+		"https://example.org/gitlab/sub/p.git":     "https://example.org/gitlab/sub",
+		"https://example.org/gitlabx/p.git":        "https://example.org/gitlabx",
+		"https://EXAMPLE.org:443/gitlab/group/p":   "https://example.org/gitlab",
+		"https://unconfigured.example.org/gitlab/": "https://unconfigured.example.org",
+	} {
+		s, err := Load(url, "", false)
+		if err != nil || s.Base != want {
+			t.Errorf("Load(%q).Base = %q, %v; want %q", url, s.Base, err, want)
+		}
+	}
+	s, _ := Load("https://example.org/gitlab/group/p.git", "", false)
+	if s.Provider != GitLab || s.ClientID != "gl-app" {
+		t.Errorf("below /gitlab: provider %q, client ID %q", s.Provider, s.ClientID)
 	}
 }

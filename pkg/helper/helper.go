@@ -20,6 +20,7 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/credential"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/prompt"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
@@ -83,11 +84,12 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 		h.traceUnservable(req)
 		return false, nil
 	}
+	login := account(req.Username)
 	// A hit reads no configuration: a token is only ever minted for a
 	// served origin, and it carries the settings it was minted under.
 	fast, storeErr := h.open(nil)
 	if storeErr == nil {
-		tok, hit, err := h.lookup(fast, o, req.Username)
+		tok, hit, err := h.lookup(fast, o, login)
 		if hit {
 			return true, h.answer(req, tok)
 		}
@@ -111,18 +113,29 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 	case storeErr != nil:
 		return true, storeErr
 	}
+	// A server below a path keeps its tokens under its base URL, which
+	// only configuration names: the lookup above missed them.
+	o, moved, err := server(o, s)
+	if err != nil {
+		return true, err
+	}
+	if moved {
+		if tok, hit, err := h.lookup(fast, o, login); err != nil || hit {
+			return true, h.answerOr(err, req, tok)
+		}
+	}
 	st, err := h.open(&s)
 	if err != nil {
 		return true, err
 	}
 	if st.name != fast.name {
 		// ghapp.store names a store the hit path did not look in.
-		if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
+		if tok, hit, err := h.lookup(st, o, login); err != nil || hit {
 			return true, h.answerOr(err, req, tok)
 		}
 	}
 	if s.ClientID == "" {
-		return true, noClientID(o)
+		return true, noClientID(o, s)
 	}
 	// With the memory daemon the sign-in is the daemon's: it goes on when
 	// this command ends, and other commands join it. A store that cannot
@@ -130,13 +143,13 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 	if bg := backgroundSignIns(st.Store, s); bg != nil {
 		var tok store.Token
 		if !s.Interactive {
-			err = h.signInLater(ctx, bg, o, s, req.Username)
-		} else if tok, err = h.signInThrough(ctx, bg, o, s, req.Username); err == nil {
+			err = h.signInLater(ctx, bg, o, s, login)
+		} else if tok, err = h.signInThrough(ctx, bg, o, s, login); err == nil {
 			return true, h.answer(req, tok)
 		}
 		if errors.Is(err, store.ErrSignedIn) {
 			// A sign-in ended between the look above and the daemon's turn.
-			if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
+			if tok, hit, err := h.lookup(st, o, login); err != nil || hit {
 				return true, h.answerOr(err, req, tok)
 			}
 		}
@@ -145,7 +158,7 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 		}
 	}
 	if !s.Interactive {
-		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.HostPort(), hostFlag(o))
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: no token for %s and prompting is off; sign in with: git-credential-ghapp login%s\n", o.Name(), hostFlag(o))
 		return true, h.quit()
 	}
 
@@ -153,16 +166,16 @@ func (h *Helper) get(ctx context.Context, req *credential.Request) (bool, error)
 	// thread, so the hit path above goes without.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	unlock, err := h.lock(ctx, st, o, req.Username)
+	unlock, err := h.lock(ctx, st, o, login)
 	if err != nil {
 		return true, err
 	}
 	defer unlock()
 	// Another process may have signed in while this one waited.
-	if tok, hit, err := h.lookup(st, o, req.Username); err != nil || hit {
+	if tok, hit, err := h.lookup(st, o, login); err != nil || hit {
 		return true, h.answerOr(err, req, tok)
 	}
-	tok, err := h.signIn(ctx, st.Store, o, s, req.Username)
+	tok, err := h.signIn(ctx, st.Store, o, s, login)
 	if err != nil {
 		return true, err
 	}
@@ -182,7 +195,46 @@ func served(o origin.Origin, s config.Settings) bool {
 	return o.IsGitHub() || s.HostConfigured
 }
 
-func noClientID(o origin.Origin) error {
+// server returns the server o's settings s were matched for (s.Base): o
+// itself, or the base URL of a server below a path, and whether that
+// differs from o.
+func server(o origin.Origin, s config.Settings) (origin.Origin, bool, error) {
+	if s.Base == "" || s.Base == o.String() {
+		return o, false, nil
+	}
+	b, err := origin.ParseBase(s.Base)
+	if err != nil {
+		return o, false, fmt.Errorf("ghapp.%s.clientId names a URL that is not a server's base URL: %v", safetext.Short(s.Base, 200), err)
+	}
+	return b, b != o, nil
+}
+
+// oauth2 is the user name GitLab asks git to send with an OAuth token.
+const oauth2 = "oauth2"
+
+// account is the account a remote URL's user name picks: "" (any) for
+// none, and for "oauth2", which names no account but GitLab's token
+// convention.
+func account(username string) string {
+	if strings.EqualFold(username, oauth2) {
+		return ""
+	}
+	return username
+}
+
+// appName names the app a sign-in is for, as people find it in the
+// server's settings.
+func appName(provider, clientID string) string {
+	if provider == config.GitLab {
+		return "GitLab application " + show(clientID)
+	}
+	return "GitHub App " + show(clientID)
+}
+
+func noClientID(o origin.Origin, s config.Settings) error {
+	if s.Provider == config.GitLab {
+		return fmt.Errorf("no GitLab application ID for %s: set git config ghapp.%s.clientId to the application's ID", o.Name(), o)
+	}
 	return fmt.Errorf("no GitHub App client ID for %s: set one with %s", o.HostPort(), config.ClientIDSources)
 }
 
@@ -294,7 +346,13 @@ func (h *Helper) answer(req *credential.Request, tok store.Token) error {
 	if repo := reach.Repo(req.Path); repo != "" && tok.Reach != nil && !reach.Covers(tok.Reach, repo) {
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: %s\n", reach.Warning(tok.Reach, repo, tok.Login, webRoot(tok.Origin), config.InstallURL(tok.AppURL)))
 	}
-	_, err := credential.Answer{Username: tok.Login, Password: tok.AccessToken, Expiry: tok.Expiry}.WriteTo(h.Stdout)
+	user := tok.Login
+	if tok.Provider == config.GitLab {
+		// GitLab takes an OAuth token with any user name, but recommends
+		// this one, and older versions insist on it.
+		user = oauth2
+	}
+	_, err := credential.Answer{Username: user, Password: tok.AccessToken, Expiry: tok.Expiry}.WriteTo(h.Stdout)
 	return err
 }
 
@@ -316,19 +374,29 @@ func (h *Helper) Erase(req *credential.Request) error {
 		h.traceUnservable(req)
 		return nil
 	}
-	st, _, err := h.OpenStore(&o)
+	var cfg *config.Settings
+	// Configuration that cannot be read leaves the default store and the
+	// plain origin, which are still worth cleaning.
+	if s, err := h.Settings(requestURL(o, req)); err == nil {
+		cfg = &s
+		if b, _, err := server(o, s); err == nil {
+			o = b
+		}
+	}
+	st, err := h.open(cfg)
 	if err != nil {
 		return err
 	}
+	login := account(req.Username)
 	if req.Password == "" {
-		return st.Delete(o.String(), req.Username)
+		return st.Delete(o.String(), login)
 	}
 	toks, err := st.List()
 	if err != nil {
 		return err
 	}
 	for _, t := range toks {
-		if t.Origin == o.String() && t.AccessToken == req.Password && (req.Username == "" || strings.EqualFold(req.Username, t.Login)) {
+		if t.Origin == o.String() && t.AccessToken == req.Password && (login == "" || strings.EqualFold(login, t.Login)) {
 			if err := st.Delete(t.Origin, t.Login); err != nil {
 				return err
 			}
@@ -346,10 +414,13 @@ func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
 	h.traceSettings(o.String(), s)
 	h.traceServed(o, s)
 	if !served(o, s) {
-		return fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId to its GitHub App's client ID", o.HostPort(), o)
+		return notServed(o, s)
+	}
+	if o, _, err = server(o, s); err != nil {
+		return err
 	}
 	if s.ClientID == "" {
-		return noClientID(o)
+		return noClientID(o, s)
 	}
 	st, err := h.open(&s)
 	if err != nil {
@@ -362,6 +433,37 @@ func (h *Helper) Login(ctx context.Context, o origin.Origin) error {
 	defer unlock()
 	_, err = h.signIn(ctx, st.Store, o, s, "")
 	return err
+}
+
+// notServed is the error for a sign-in asked for a host no
+// ghapp.<url>.clientId names.
+func notServed(o origin.Origin, s config.Settings) error {
+	if s.Provider == config.GitLab {
+		return fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId to its GitLab application's ID", o.Name(), o)
+	}
+	return fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId to its GitHub App's client ID", o.HostPort(), o)
+}
+
+// Host turns what a person gave as --host (a URL, or a bare host for
+// https://HOST) into the server it names: for a URL at or below a server
+// that lives below a path, that server's base URL. A malformed URL is an
+// error; configuration that cannot be read leaves the URL's own server.
+func (h *Helper) Host(s string) (origin.Origin, error) {
+	o, err := origin.ParseBase(s)
+	if err != nil {
+		// A path the helper would not take for a base still names a host.
+		if o, err = origin.ParseURL(s); err != nil {
+			return o, err
+		}
+	}
+	cfg, err := h.Settings(o.String())
+	if err != nil {
+		return o, nil
+	}
+	if b, _, err := server(o.Server(), cfg); err == nil && b.Under(o.String()) {
+		return b, nil
+	}
+	return o.Server(), nil
 }
 
 // Logout forgets the tokens for o (every origin when o is nil) and, when
@@ -402,7 +504,7 @@ func (h *Helper) Logout(ctx context.Context, o *origin.Origin, user string) erro
 	if n == 0 {
 		where := "any host"
 		if o != nil {
-			where = o.HostPort()
+			where = o.Name()
 		}
 		if user != "" {
 			where += " as " + show(user)

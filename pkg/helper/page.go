@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/status"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
@@ -39,7 +38,7 @@ func (p Page) Hosts(ctx context.Context) ([]string, error) {
 // Only a store that runs sign-ins itself (the memory daemon) can: the page
 // cannot wait for a person on a request.
 func (p Page) Login(ctx context.Context, host string) (status.Pending, error) {
-	o, err := origin.ParseURL(host)
+	o, err := p.H.Host(host)
 	if err != nil || !o.SecureEnough() {
 		return status.Pending{}, fmt.Errorf("%w: %q is not a server to sign in to", ErrUnserved, host)
 	}
@@ -48,10 +47,10 @@ func (p Page) Login(ctx context.Context, host string) (status.Pending, error) {
 		return status.Pending{}, err
 	}
 	if !served(o, s) {
-		return status.Pending{}, fmt.Errorf("%s is %w: set git config ghapp.%s.clientId to its app's client ID", o.HostPort(), ErrUnserved, o)
+		return status.Pending{}, fmt.Errorf("%s is %w: set git config ghapp.%s.clientId to its app's client ID", o.Name(), ErrUnserved, o)
 	}
 	if s.ClientID == "" {
-		return status.Pending{}, fmt.Errorf("%w: %v", ErrUnserved, noClientID(o))
+		return status.Pending{}, fmt.Errorf("%w: %v", ErrUnserved, noClientID(o, s))
 	}
 	st, err := p.H.open(&s)
 	if err != nil {
@@ -73,7 +72,7 @@ func (p Page) Login(ctx context.Context, host string) (status.Pending, error) {
 // Logout signs out of login on host (every account there when login is
 // ""), revoking the tokens, as the logout command does.
 func (p Page) Logout(ctx context.Context, host, login string) error {
-	o, err := origin.ParseURL(host)
+	o, err := p.H.Host(host)
 	if err != nil {
 		return fmt.Errorf("%q is not a server URL: %v", host, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/deviceflow"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/gitlabapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/prompt"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/trace"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
@@ -43,7 +44,11 @@ func (h *Helper) signIn(ctx context.Context, st store.Store, o origin.Origin, s 
 	if err != nil {
 		return store.Token{}, err
 	}
-	if s.Refresh && tok.RefreshToken == "" {
+	switch {
+	case s.Refresh && tok.RefreshToken == "" && s.Provider == config.GitLab:
+		// On by default for GitLab: say what it costs, not what was set.
+		fmt.Fprintf(h.Stderr, "git-credential-ghapp: the sign-in lasts %s: refresh needs the memory store\n", Hours(tok.Expiry.Sub(tok.Minted)))
+	case s.Refresh && tok.RefreshToken == "":
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: ghapp.refresh needs the memory store and an app whose tokens expire; signing in every %s instead\n", Hours(tok.Expiry.Sub(tok.Minted)))
 	}
 	if err := st.Put(tok); err != nil {
@@ -143,10 +148,14 @@ func backgroundSignIns(st store.Store, s config.Settings) store.SignIns {
 }
 
 func signInRequest(o origin.Origin, s config.Settings, wantLogin string) store.SignInRequest {
-	return store.SignInRequest{
+	req := store.SignInRequest{
 		Origin: o.String(), Login: wantLogin, ClientID: s.ClientID, AppURL: s.AppURL,
 		MinLifetime: s.MinLifetime, Refresh: s.Refresh, RefreshFor: s.RefreshFor,
 	}
+	if s.Provider == config.GitLab {
+		req.Provider, req.Scopes = config.GitLab, s.Scopes
+	}
+	return req
 }
 
 // RunSignIn runs a sign-in for the memory daemon, which keeps the token it
@@ -159,16 +168,18 @@ func (h *Helper) RunSignIn(ctx context.Context, req store.SignInRequest, show fu
 // reaches, and returns the token to keep. keepRefresh keeps the refresh
 // token in it (only a store that holds tokens in memory may).
 func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh bool, showCode func(store.SignIn)) (store.Token, error) {
-	o, err := origin.ParseURL(req.Origin)
+	o, err := origin.ParseBase(req.Origin)
 	if err != nil {
 		return store.Token{}, err
 	}
-	ep := o.Endpoints()
+	ep := o.EndpointsFor(req.Provider)
 	flow := &deviceflow.Flow{
 		ClientID:      req.ClientID,
 		DeviceCodeURL: ep.DeviceCode,
 		TokenURL:      ep.Token,
 		HTTP:          h.HTTP,
+		Provider:      req.Provider,
+		Scopes:        req.Scopes,
 		Show: func(c deviceflow.Code) {
 			uri := c.VerificationURI
 			if c.VerificationURIComplete != "" {
@@ -186,20 +197,20 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 	}
 	now := h.now()
 	expiry := capExpiry(ot.Expiry, now)
-	api := &githubapi.Client{API: ep.API, Token: ot.AccessToken, HTTP: h.HTTP}
-	user, err := api.User(ctx)
+	login, err := h.whoAmI(ctx, req.Provider, o, ep, ot.AccessToken)
 	if err != nil {
 		return store.Token{}, fmt.Errorf("signed in, but could not learn the account: %v; run the git command again", err)
 	}
-	if !validLogin(user.Login) {
-		return store.Token{}, fmt.Errorf("%s answered with a login that is not a valid account name (\"%s\"); nothing was kept: the server misbehaved", o.HostPort(), show(user.Login))
+	if !validLogin(login) {
+		return store.Token{}, fmt.Errorf("%s answered with a login that is not a valid account name (\"%s\"); nothing was kept: the server misbehaved", o.Name(), show(login))
 	}
-	if req.Login != "" && !equalFold(user.Login, req.Login) {
-		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", user.Login, show(req.Login), show(req.Login))
+	if req.Login != "" && !equalFold(login, req.Login) {
+		return store.Token{}, fmt.Errorf("signed in as %s, but the remote URL asks for %s; sign in as %s, or remove the user name from the remote URL", login, show(req.Login), show(req.Login))
 	}
 	tok := store.Token{
 		Origin:      o.String(),
-		Login:       user.Login,
+		Login:       login,
+		Provider:    req.Provider,
 		AccessToken: ot.AccessToken,
 		Expiry:      expiry,
 		MinLifetime: req.MinLifetime,
@@ -215,12 +226,22 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 	return tok, nil
 }
 
-// showCode puts the device code on the screen, naming the app (by the
-// name in ghapp.appUrl, else its client ID), with a warning when the page
-// to enter it on is not the server's own, and where to install the app.
+// whoAmI asks the server which account token acts as.
+func (h *Helper) whoAmI(ctx context.Context, provider string, o origin.Origin, ep origin.Endpoints, token string) (string, error) {
+	if provider == config.GitLab {
+		u, err := (&gitlabapi.Client{Base: o.String(), Token: token, HTTP: h.HTTP}).User(ctx)
+		return u.Username, err
+	}
+	u, err := (&githubapi.Client{API: ep.API, Token: token, HTTP: h.HTTP}).User(ctx)
+	return u.Login, err
+}
+
+// showCode puts the device code on the screen, naming the app (a GitHub
+// App by the name in ghapp.appUrl, else its client ID), with a warning
+// when the page to enter it on is not the server's own, and where to
+// install the app.
 func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, s config.Settings, c store.SignIn) {
-	app := firstNonEmpty(config.AppSlug(s.AppURL), s.ClientID)
-	screen.Code(o.HostPort(), show(app), show(c.UserCode), show(c.VerificationURI), c.Expiry)
+	screen.Code(o.Name(), appName(s.Provider, firstNonEmpty(config.AppSlug(s.AppURL), s.ClientID)), show(c.UserCode), show(c.VerificationURI), c.Expiry)
 	if c.OffServer {
 		fmt.Fprintf(screen.W, "git-credential-ghapp: warning: that address is not on %s, the server this sign-in is for; open it only if you trust it\n", o.HostPort())
 	}
@@ -234,12 +255,13 @@ func (h *Helper) showCode(screen *prompt.Screen, o origin.Origin, s config.Setti
 // signedIn says in one line who signed in, for how long, and where they
 // can push.
 func (h *Helper) signedIn(w io.Writer, o origin.Origin, tok store.Token) {
-	if tok.Expiry.Equal(tok.Minted.Add(MaxTokenLife)) {
+	// GitLab's device grant (17.2 and later) hands out only 2-hour tokens.
+	if tok.Provider != config.GitLab && tok.Expiry.Equal(tok.Minted.Add(MaxTokenLife)) {
 		// Said here, not where the token was minted: that may be the
 		// daemon, whose output nobody reads.
 		fmt.Fprintf(h.Stderr, "git-credential-ghapp: warning: the GitHub App hands out tokens that never expire (or outlive %s); this helper forgets them after %s. Turn on \"Expire user authorization tokens\" in the app's settings.\n", MaxTokenLife, MaxTokenLife)
 	}
-	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.HostPort(), tok.Login, Hours(tok.Expiry.Sub(h.now())), tok.Expiry.Local().Format("15:04 MST"))
+	done := fmt.Sprintf("signed in to %s as %s for %s (until %s)", o.Name(), tok.Login, Hours(tok.Expiry.Sub(h.now())), tok.Expiry.Local().Format("15:04 MST"))
 	if tok.Reach != nil {
 		done += "; " + reach.Summary(tok.Reach, tok.Login, o.Endpoints().Web, config.InstallURL(tok.AppURL))
 	}
@@ -279,11 +301,11 @@ func validLogin(login string) bool {
 // Renew trades t's refresh token for a new token, for the memory daemon
 // (ghapp.refresh). The account and settings stay those of the sign-in.
 func (h *Helper) Renew(ctx context.Context, t store.Token) (store.Token, error) {
-	o, err := origin.ParseURL(t.Origin)
+	o, err := origin.ParseBase(t.Origin)
 	if err != nil {
 		return store.Token{}, err
 	}
-	flow := &deviceflow.Flow{ClientID: t.ClientID, TokenURL: o.Endpoints().Token, HTTP: h.HTTP}
+	flow := &deviceflow.Flow{ClientID: t.ClientID, TokenURL: o.EndpointsFor(t.Provider).Token, HTTP: h.HTTP, Provider: t.Provider}
 	ot, err := flow.Refresh(ctx, t.RefreshToken)
 	if err != nil {
 		return store.Token{}, err
@@ -301,6 +323,9 @@ const reachWait = 10 * time.Second
 // the memory daemon, which refreshes it in the background so that a cache
 // hit never waits on the server.
 func (h *Helper) Reach(ctx context.Context, t store.Token) (*store.Reach, error) {
+	if t.Provider == config.GitLab {
+		return nil, nil // no installations: the scopes and the account decide
+	}
 	ctx, cancel := context.WithTimeout(ctx, reachWait)
 	defer cancel()
 	return reach.Fetch(ctx, &githubapi.Client{API: t.API, Token: t.AccessToken, HTTP: h.HTTP}, h.now())
@@ -310,6 +335,10 @@ func (h *Helper) Reach(ctx context.Context, t store.Token) (*store.Reach, error)
 func (h *Helper) revoke(ctx context.Context, t store.Token) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if t.Provider == config.GitLab {
+		// The access token and its refresh token are revoked together.
+		return gitlabapi.Revoke(ctx, h.HTTP, t.Origin, t.ClientID, t.AccessToken)
+	}
 	return githubapi.Revoke(ctx, h.HTTP, t.API, t.AccessToken)
 }
 

@@ -1,6 +1,8 @@
-// Package origin names the server a credential is for — scheme, host and
-// port — in one canonical spelling, so that a token minted for one server
-// is never handed to another that merely looks alike.
+// Package origin names the server a credential is for — scheme, host,
+// port and, for a server that lives below a path (a GitLab at
+// https://example.org/gitlab), that path — in one canonical spelling, so
+// that a token minted for one server is never handed to another that
+// merely looks alike.
 package origin
 
 import (
@@ -11,12 +13,15 @@ import (
 	"strings"
 )
 
-// Origin is a normalized scheme://host[:port]. Host is lower case; IPv6
-// literals keep their brackets; Port is empty when it is the scheme's default.
+// Origin is a normalized scheme://host[:port][/path]. Host is lower case;
+// IPv6 literals keep their brackets; Port is empty when it is the scheme's
+// default. Path is empty but for a server that lives below a path: then it
+// is that path, "/a/b", without a trailing slash.
 type Origin struct {
 	Scheme string
 	Host   string
 	Port   string
+	Path   string
 }
 
 var defaultPorts = map[string]string{"https": "443", "http": "80"}
@@ -85,10 +90,21 @@ func validHostName(h string) bool {
 	return true
 }
 
-// String returns scheme://host[:port], the spelling used as a store key
-// and for git's URL matching.
+// String returns scheme://host[:port][/path], the spelling used as a store
+// key and for git's URL matching.
 func (o Origin) String() string {
-	return o.Scheme + "://" + o.HostPort()
+	return o.Scheme + "://" + o.HostPort() + o.Path
+}
+
+// Name is what messages call the server: host[:port][/path].
+func (o Origin) Name() string {
+	return o.HostPort() + o.Path
+}
+
+// Server returns o without its path: the scheme://host[:port] git names.
+func (o Origin) Server() Origin {
+	o.Path = ""
+	return o
 }
 
 // HostPort returns host[:port].
@@ -120,12 +136,38 @@ func (o Origin) SecureEnough() bool {
 	return o.Scheme == "https" || o.IsLoopback()
 }
 
-// Endpoints are where a GitHub server takes the device flow and its API.
+// Endpoints are where a server takes the device flow and its API.
 type Endpoints struct {
 	DeviceCode string
 	Token      string
 	API        string // REST API base, without a trailing slash
 	Web        string // the web root, for links shown to people
+	Revoke     string // where a token is revoked
+}
+
+// The providers a server may be, as config.Settings.Provider names them;
+// "" is GitHub.
+const (
+	GitHub = "github"
+	GitLab = "gitlab"
+)
+
+// EndpointsFor returns the endpoints of o as the provider lays them out:
+// GitLab's below the base URL (…/oauth/authorize_device, …/oauth/token,
+// …/oauth/revoke, …/api/v4), else GitHub's (see Endpoints). This is the
+// one place that knows either layout.
+func (o Origin) EndpointsFor(provider string) Endpoints {
+	if provider == GitLab {
+		base := o.String()
+		return Endpoints{
+			DeviceCode: base + "/oauth/authorize_device",
+			Token:      base + "/oauth/token",
+			API:        base + "/api/v4",
+			Web:        base,
+			Revoke:     base + "/oauth/revoke",
+		}
+	}
+	return o.Endpoints()
 }
 
 // Endpoints returns github.com's well-known endpoints for github.com, and
@@ -137,6 +179,7 @@ func (o Origin) Endpoints() Endpoints {
 			Token:      "https://github.com/login/oauth/access_token",
 			API:        "https://api.github.com",
 			Web:        "https://github.com",
+			Revoke:     "https://api.github.com/credentials/revoke",
 		}
 	}
 	web := o.String()
@@ -145,21 +188,86 @@ func (o Origin) Endpoints() Endpoints {
 		Token:      web + "/login/oauth/access_token",
 		API:        web + "/api/v3",
 		Web:        web,
+		Revoke:     web + "/api/v3/credentials/revoke",
 	}
 }
 
 // ParseURL accepts what people type for --host: a URL or a bare host
 // (taken as https://HOST). A path is ignored.
 func ParseURL(s string) (Origin, error) {
+	o, _, err := split(s)
+	return o, err
+}
+
+// ParseBase is ParseURL keeping the path, for a server's base URL (a
+// GitLab below https://example.org/gitlab) and for what Origin.String
+// wrote. The path is cleaned of a trailing slash; one with a query, a
+// fragment, an empty, "." or ".." segment, or a character outside
+// letters, digits and "-._~" is refused.
+func ParseBase(s string) (Origin, error) {
+	o, path, err := split(s)
+	if err != nil {
+		return o, err
+	}
+	path = strings.TrimRight(path, "/")
+	if path == "" {
+		return o, nil
+	}
+	if strings.ContainsAny(path, "?#") {
+		return Origin{}, fmt.Errorf("a server's base URL has no query or fragment: %q", path)
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if !validPathSegment(seg) {
+			return Origin{}, fmt.Errorf("invalid path %q in a server's base URL", path)
+		}
+	}
+	o.Path = path
+	return o, nil
+}
+
+// split parses s as ParseURL does and returns the rest: a path, query or
+// fragment, or "".
+func split(s string) (Origin, string, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		scheme, rest = "https", s
 	}
+	tail := ""
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
+		rest, tail = rest[:i], rest[i:]
 	}
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest = rest[i+1:]
 	}
-	return Parse(scheme, rest)
+	o, err := Parse(scheme, rest)
+	return o, tail, err
+}
+
+func validPathSegment(seg string) bool {
+	if seg == "" || seg == "." || seg == ".." || len(seg) > 255 {
+		return false
+	}
+	for _, c := range seg {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Under reports whether url (scheme://host[:port][/path…], as git or a
+// person writes it) is o or below it: the same server, and o's path a
+// prefix of url's at a segment boundary.
+func (o Origin) Under(url string) bool {
+	u, tail, err := split(url)
+	if err != nil || u.Server() != o.Server() {
+		return false
+	}
+	if i := strings.IndexAny(tail, "?#"); i >= 0 {
+		tail = tail[:i]
+	}
+	rest, ok := strings.CutPrefix(tail, o.Path)
+	return ok && (rest == "" || rest[0] == '/')
 }

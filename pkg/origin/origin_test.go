@@ -99,3 +99,68 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBase(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.org/gitlab":  "https://example.org/gitlab",
+		"https://example.org/gitlab/": "https://example.org/gitlab",
+		"HTTPS://Example.ORG/a/b":     "https://example.org/a/b",
+		"gitlab.com":                  "https://gitlab.com",
+		"https://gitlab.com/":         "https://gitlab.com",
+		"http://127.0.0.1:5/gl":       "http://127.0.0.1:5/gl",
+	} {
+		o, err := ParseBase(in)
+		if err != nil || o.String() != want {
+			t.Errorf("ParseBase(%q) = %s, %v; want %s", in, o, err, want)
+			continue
+		}
+		if again, err := ParseBase(o.String()); err != nil || again != o {
+			t.Errorf("ParseBase(%q) does not parse back: %+v, %v", o, again, err)
+		}
+	}
+	for _, in := range []string{"https://example.org/a//b", "https://example.org/a/../b", "https://example.org/a?x=1", "https://example.org/a#f", "https://example.org/a b", "https://example.org/%2e"} {
+		if o, err := ParseBase(in); err == nil {
+			t.Errorf("ParseBase(%q) = %s, want an error", in, o)
+		}
+	}
+	gh, _ := ParseBase("https://github.com/")
+	if !gh.IsGitHub() {
+		t.Error("https://github.com/ is not github.com")
+	}
+}
+
+func TestUnder(t *testing.T) {
+	base, _ := ParseBase("https://example.org/gitlab")
+	for url, want := range map[string]bool{
+		"https://example.org/gitlab":              true,
+		"https://example.org/gitlab/":             true,
+		"https://example.org/gitlab/group/p.git":  true,
+		"https://ada@example.org/gitlab/group/p":  true,
+		"https://example.org/gitlabx/group/p.git": false,
+		"https://example.org/":                    false,
+		"https://example.org":                     false,
+		"http://example.org/gitlab/p":             false,
+		"https://example.org:8443/gitlab/p":       false,
+	} {
+		if got := base.Under(url); got != want {
+			t.Errorf("%s.Under(%q) = %v, want %v", base, url, got, want)
+		}
+	}
+	root, _ := ParseBase("https://example.org")
+	if !root.Under("https://example.org/gitlab/p") || !root.Under("https://example.org") {
+		t.Error("a server without a path does not hold its own URLs")
+	}
+}
+
+func TestEndpointsFor(t *testing.T) {
+	base, _ := ParseBase("https://example.org/gitlab")
+	e := base.EndpointsFor(GitLab)
+	if e.DeviceCode != "https://example.org/gitlab/oauth/authorize_device" || e.Token != "https://example.org/gitlab/oauth/token" ||
+		e.Revoke != "https://example.org/gitlab/oauth/revoke" || e.API != "https://example.org/gitlab/api/v4" || e.Web != "https://example.org/gitlab" {
+		t.Errorf("GitLab endpoints: %+v", e)
+	}
+	gh, _ := Parse("https", "github.com")
+	if gh.EndpointsFor("") != gh.Endpoints() || gh.EndpointsFor(GitHub) != gh.Endpoints() {
+		t.Error("GitHub's endpoints depend on how the provider is spelled")
+	}
+}

@@ -76,6 +76,9 @@ type Options struct {
 	// AppURL, the GitHub App's page, is written as ghapp.<url>.appUrl; ""
 	// leaves that key alone (on undo: removes it whatever its value).
 	AppURL string
+	// Provider is "gitlab" to write ghapp.<url>.provider gitlab (undo
+	// removes it); "" or "github" writes nothing.
+	Provider string
 }
 
 // Change is one value written or removed.
@@ -144,6 +147,8 @@ func appURLKey(u string) string   { return "ghapp." + u + ".appUrl" }
 // holds) and its value, in file order, for Undo to put back.
 func removedKey(u string) string { return "ghapp." + u + ".removedHelper" }
 
+func providerKey(u string) string { return "ghapp." + u + ".provider" }
+
 // HelperValue is the credential.helper value for store: git runs it as
 // `git credential-ghapp [--store S] <op>`.
 func HelperValue(store string) string {
@@ -170,7 +175,15 @@ func (o Options) check() error {
 	if o.Store != "" && !storeName().MatchString(o.Store) {
 		return fmt.Errorf("--store %q is not a store name", o.Store)
 	}
-	if o.ClientID != "" && strings.Trim(o.ClientID, "0123456789") == "" {
+	switch o.Provider {
+	case "", config.GitHub, config.GitLab:
+	default:
+		return fmt.Errorf("--provider %q is not github or gitlab", o.Provider)
+	}
+	if o.Provider == config.GitLab && o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
+		return fmt.Errorf("--client-id %q does not look like a GitLab application ID (the Application ID on the application's page)", o.ClientID)
+	}
+	if o.Provider != config.GitLab && o.ClientID != "" && strings.Trim(o.ClientID, "0123456789") == "" {
 		return fmt.Errorf("--client-id %s looks like an App ID; copy the Client ID (Iv…) from the app's settings", o.ClientID)
 	}
 	if o.ClientID != "" && !clientIDChars().MatchString(o.ClientID) {
@@ -184,10 +197,11 @@ func (o Options) check() error {
 
 // Apply makes the helper the only one git asks for o.Origin, in the file
 // o.Scope names: credential.<url>.helper gets "" (which drops helpers set
-// before it) followed by the helper, credential.<url>.useHttpPath true,
-// ghapp.<url>.clientId when o.ClientID is set and ghapp.<url>.appUrl when
-// o.AppURL is. What is already there is kept. On error, Result holds the
-// changes already made.
+// before it) followed by the helper, credential.<url>.useHttpPath true
+// (which a server below a path needs: only with it does git tell the
+// helper the path), ghapp.<url>.provider for GitLab, ghapp.<url>.clientId
+// when o.ClientID is set and ghapp.<url>.appUrl when o.AppURL is. What is
+// already there is kept. On error, Result holds the changes already made.
 func Apply(ctx context.Context, o Options) (Result, error) {
 	var r Result
 	if err := o.check(); err != nil {
@@ -208,6 +222,8 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 		}
 		switch {
 		case has:
+		case o.Provider == config.GitLab:
+			return r, fmt.Errorf("%s needs its GitLab application's ID: run setup again with --client-id ID (the Application ID on the application's page)", o.Origin.Name())
 		case o.Origin.IsGitHub():
 			r.NeedClientID = true
 		default:
@@ -223,6 +239,11 @@ func Apply(ctx context.Context, o Options) (Result, error) {
 
 	// The client ID and useHttpPath go first and the helper last, so that
 	// git never runs the helper for a host that is only half set up.
+	if o.Provider == config.GitLab {
+		if err := g.setSingle(ctx, &r, file, providerKey(u), config.GitLab, func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), config.GitLab) }); err != nil {
+			return r, err
+		}
+	}
 	if o.ClientID != "" {
 		if err := g.setSingle(ctx, &r, file, clientIDKey(u), o.ClientID, func(v string) bool { return v == o.ClientID }); err != nil {
 			return r, err
@@ -387,6 +408,12 @@ func Undo(ctx context.Context, o Options) (Result, error) {
 	}
 	if err := g.restoreOthers(ctx, &r, file, u); err != nil {
 		return r, err
+	}
+	if p := file.entries(providerKey(u)); o.Provider == config.GitLab && len(p) == 1 && !p[0].Valueless && p[0].Value == config.GitLab {
+		if err := g.write(ctx, "--unset-all", providerKey(u), gitconfig.ExactValue(config.GitLab)); err != nil {
+			return r, err
+		}
+		r.Changes = append(r.Changes, Change{Op: "remove", Key: providerKey(u), Value: config.GitLab})
 	}
 	if len(r.Changes) > 0 {
 		g.dropIfEmpty(ctx, "credential", u)

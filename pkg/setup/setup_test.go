@@ -551,3 +551,59 @@ func TestAppURL(t *testing.T) {
 		t.Errorf("refused input was written:\n%s", got)
 	}
 }
+
+// A GitLab below a path: setup writes the provider, the application ID,
+// useHttpPath (git tells the helper the path only with it) and the
+// helper, all for the base URL; undo takes exactly that back.
+func TestGitLabBelowAPath(t *testing.T) {
+	testsupport.Isolate(t)
+	file := configFile(t, "")
+	o, err := origin.ParseBase("https://example.org/gitlab/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const appID = "9f1d2c3b4a5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
+	opt := Options{Scope: Scope{File: file}, Origin: o, Provider: "gitlab", ClientID: appID}
+	apply(t, opt)
+	u := "https://example.org/gitlab"
+	for key, want := range map[string][]string{
+		"ghapp." + u + ".provider":              {"gitlab"},
+		"ghapp." + u + ".clientId":              {appID},
+		"credential." + u + ".useHttpPath":      {"true"},
+		"credential." + u + ".helper":           {"", "ghapp"},
+		"credential.https://example.org.helper": nil,
+	} {
+		if got := getAll(t, file, key); !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if r := apply(t, opt); len(r.Changes) != 0 {
+		t.Errorf("a second run changed %v", r.Changes)
+	}
+	undo(t, opt)
+	if b := read(t, file); len(bytes.TrimSpace(b)) != 0 {
+		t.Errorf("undo left:\n%s", b)
+	}
+}
+
+func TestGitLabSetupErrors(t *testing.T) {
+	testsupport.Isolate(t)
+	file := configFile(t, "")
+	o, _ := origin.ParseBase("https://gitlab.example.org")
+	for _, tc := range []struct {
+		opt  Options
+		want string
+	}{
+		{Options{Scope: Scope{File: file}, Origin: o, Provider: "gitlab"}, "gitlab.example.org needs its GitLab application's ID: run setup again with --client-id ID"},
+		{Options{Scope: Scope{File: file}, Origin: o, Provider: "gitea", ClientID: "x"}, `--provider "gitea" is not github or gitlab`},
+		{Options{Scope: Scope{File: file}, Origin: o, Provider: "gitlab", ClientID: "a b"}, "does not look like a GitLab application ID"},
+	} {
+		_, err := Apply(context.Background(), tc.opt)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: %v; want one line containing %q", tc.opt, err, tc.want)
+		}
+	}
+	if b := read(t, file); len(bytes.TrimSpace(b)) != 0 {
+		t.Errorf("a refused setup wrote:\n%s", b)
+	}
+}

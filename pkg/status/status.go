@@ -117,25 +117,30 @@ type Pending struct {
 
 // Account is one signed-in account on one host:
 //
-//	host                 host[:port], e.g. "github.com"
-//	url                  scheme://host[:port], what --host takes
-//	login                the GitHub login the token acts as
+//	host                 host[:port][/path], e.g. "github.com"
+//	url                  scheme://host[:port][/path], what --host takes
+//	provider             "github" or "gitlab"
+//	login                the login the token acts as
 //	store                the token store it is kept in
 //	expires_at           the token's expiry, RFC 3339 in UTC
 //	expires_in_seconds   seconds left at the time of the report
+//	refresh_until        until when the token daemon renews the token before
+//	                     it expires (ghapp.refresh), RFC 3339 in UTC; else absent
 //	app_slug             the GitHub App, as an installation names it, else as the
 //	                     token's ghapp.appUrl does; else absent
 //	install_url          where to install the app on (more) repositories; absent without app_slug
-//	installations        what the token can reach; [] when the app is installed nowhere the user can reach
+//	installations        what the token can reach; [] when the app is installed nowhere the user can reach, and for GitLab, which has none
 //	truncated            true when the server listed more installations or repositories than are read; else absent
 //	error                why the rest is incomplete (an API call failed); else absent
 type Account struct {
 	Host             string         `json:"host"`
 	URL              string         `json:"url"`
+	Provider         string         `json:"provider"`
 	Login            string         `json:"login"`
 	Store            string         `json:"store"`
 	ExpiresAt        time.Time      `json:"expires_at"`
 	ExpiresInSeconds int64          `json:"expires_in_seconds"`
+	RefreshUntil     time.Time      `json:"refresh_until,omitzero"`
 	AppSlug          string         `json:"app_slug,omitempty"`
 	InstallURL       string         `json:"install_url,omitempty"`
 	Installations    []Installation `json:"installations"`
@@ -201,8 +206,8 @@ func Gather(ctx context.Context, st store.Store, storeName string, hc *http.Clie
 // PendingOf is the report's entry for a code waiting to be entered.
 func PendingOf(c store.SignIn) Pending {
 	p := Pending{URL: c.Origin, Host: c.Origin, UserCode: c.UserCode, VerificationURI: c.VerificationURI, ExpiresAt: c.Expiry.UTC().Truncate(time.Second)}
-	if o, err := origin.ParseURL(c.Origin); err == nil {
-		p.Host = o.HostPort()
+	if o, err := origin.ParseBase(c.Origin); err == nil {
+		p.Host = o.Name()
 	}
 	return p
 }
@@ -226,13 +231,23 @@ func Describe(ctx context.Context, hc *http.Client, t store.Token, storeName str
 		ExpiresAt:        t.Expiry.UTC().Truncate(time.Second),
 		ExpiresInSeconds: max(0, int64(t.Expiry.Sub(now)/time.Second)),
 		Installations:    []Installation{},
+		Provider:         origin.GitHub,
 	}
-	o, err := origin.ParseURL(t.Origin)
+	if !t.RefreshUntil.IsZero() {
+		a.RefreshUntil = t.RefreshUntil.UTC().Truncate(time.Second)
+	}
+	o, err := origin.ParseBase(t.Origin)
 	if err != nil {
 		a.Error = "the store holds a token for an origin that cannot be parsed: " + err.Error()
 		return a
 	}
-	a.Host = o.HostPort()
+	a.Host = o.Name()
+	if t.Provider == origin.GitLab {
+		// A GitLab token reaches what its account and scopes allow: there
+		// are no installations to list.
+		a.Provider = origin.GitLab
+		return a
+	}
 	ep := o.Endpoints()
 	api := t.API
 	if api == "" {

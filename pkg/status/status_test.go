@@ -1,6 +1,7 @@
 package status
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -238,7 +239,10 @@ func TestJSONFieldNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := raw["accounts"][0]
-	wantKeys(t, "account", acct, "host", "url", "login", "store", "expires_at", "expires_in_seconds", "app_slug", "install_url", "installations")
+	wantKeys(t, "account", acct, "host", "url", "provider", "login", "store", "expires_at", "expires_in_seconds", "app_slug", "install_url", "installations")
+	if string(acct["provider"]) != `"github"` {
+		t.Errorf("provider %s, want \"github\"", acct["provider"])
+	}
 	var insts []map[string]json.RawMessage
 	json.Unmarshal(acct["installations"], &insts)
 	for _, in := range insts {
@@ -265,5 +269,39 @@ func wantKeys(t *testing.T, what string, m map[string]json.RawMessage, keys ...s
 	sort.Strings(keys)
 	if !slices.Equal(got, keys) {
 		t.Errorf("%s fields %q, want %q", what, got, keys)
+	}
+}
+
+// A GitLab token has no installations, and its server may live below a
+// path; the report asks that server nothing.
+func TestDescribeGitLab(t *testing.T) {
+	now := time.Now()
+	tk := store.Token{
+		Origin: "https://example.org/gitlab", Login: "ada", AccessToken: "gloas-not-a-real-token", Provider: "gitlab",
+		Expiry: now.Add(2 * time.Hour), Minted: now, RefreshUntil: now.Add(8 * time.Hour),
+	}
+	// No server listens there: a GitHub-style listing would fail.
+	a := Describe(context.Background(), nil, tk, "memory", now)
+	if a.Provider != "gitlab" || a.Host != "example.org/gitlab" || a.URL != "https://example.org/gitlab" || a.Error != "" || len(a.Installations) != 0 || a.Installations == nil {
+		t.Errorf("GitLab account: %+v", a)
+	}
+	if !a.RefreshUntil.Equal(tk.RefreshUntil.UTC().Truncate(time.Second)) {
+		t.Errorf("refresh_until %v, want %v", a.RefreshUntil, tk.RefreshUntil)
+	}
+	b, _ := json.Marshal(a)
+	var raw map[string]json.RawMessage
+	json.Unmarshal(b, &raw)
+	if string(raw["provider"]) != `"gitlab"` || raw["refresh_until"] == nil || raw["app_slug"] != nil {
+		t.Errorf("GitLab account JSON: %s", b)
+	}
+	var out bytes.Buffer
+	(&Report{Accounts: []Account{a}}).WriteText(&out, nil, now)
+	for _, want := range []string{"example.org/gitlab: signed in as ada on GitLab (store memory)\n", "  renewed before it expires until "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "install") {
+		t.Errorf("text speaks of installations for GitLab:\n%s", out.String())
 	}
 }

@@ -42,14 +42,22 @@ func (r *Report) WriteText(w io.Writer, host *origin.Origin, now time.Time) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s: signed in as %s (store %s)\n", a.Host, show(a.Login), a.Store)
+		on := ""
+		if a.Provider == origin.GitLab {
+			on = " on GitLab"
+		}
+		fmt.Fprintf(w, "%s: signed in as %s%s (store %s)\n", a.Host, show(a.Login), on, a.Store)
 		at := a.ExpiresAt.Local().Format(time.RFC3339)
 		if left := a.ExpiresAt.Sub(now); left > 0 {
 			fmt.Fprintf(w, "  token expires %s, at %s\n", relative(left), at)
 		} else {
 			fmt.Fprintf(w, "  token expired at %s\n", at)
 		}
+		if !a.RefreshUntil.IsZero() {
+			fmt.Fprintf(w, "  renewed before it expires until %s\n", a.RefreshUntil.Local().Format(time.RFC3339))
+		}
 		switch {
+		case a.Provider == origin.GitLab:
 		case len(a.Installations) > 0:
 			fmt.Fprintf(w, "  app %s is installed on:\n", show(a.AppSlug))
 			for _, in := range a.Installations {

@@ -41,8 +41,11 @@ var ErrSignedIn = errors.New("a sign-in finished meanwhile")
 // with what was resolved from configuration when it was minted, so that a
 // cache hit can be answered without reading configuration again.
 type Token struct {
-	Origin      string        `json:"origin"` // scheme://host[:port], lower case, as origin.Origin.String
-	Login       string        `json:"login"`  // the GitHub login the token acts as
+	// Origin is the server's base URL as origin.Origin.String spells it:
+	// scheme://host[:port], with the path of a server that lives below one
+	// (a GitLab at https://example.org/gitlab).
+	Origin      string        `json:"origin"`
+	Login       string        `json:"login"` // the account the token acts as
 	AccessToken string        `json:"access_token"`
 	Expiry      time.Time     `json:"expiry"`
 	MinLifetime time.Duration `json:"min_lifetime"` // ghapp.minLifetime when minted
@@ -62,6 +65,8 @@ type Token struct {
 	// expires until RefreshUntil. Stores that write files never keep them.
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	RefreshUntil time.Time `json:"refresh_until,omitzero"`
+	// Provider is "gitlab" for a GitLab server's token; "" is GitHub.
+	Provider string `json:"provider,omitempty"`
 }
 
 // Reach is what a token could reach through the GitHub App's
@@ -184,13 +189,15 @@ func Merge(old, t Token) Token {
 // everything the device flow and the kept token need, resolved from
 // configuration by the process that asks.
 type SignInRequest struct {
-	Origin      string // scheme://host[:port]
+	Origin      string // the server's base URL, as Token.Origin
 	Login       string // the account the remote URL names; "" for any
 	ClientID    string
 	AppURL      string // the app's page, kept with the token
 	MinLifetime time.Duration
 	Refresh     bool          // keep the refresh token (ghapp.refresh)
 	RefreshFor  time.Duration // how long renewals may go on
+	Provider    string        // "gitlab", or "" for GitHub
+	Scopes      string        // space-separated OAuth scopes (GitLab)
 	// EvenIfSignedIn starts a sign-in though a usable token is kept (a
 	// person asked for one); otherwise StartSignIn returns ErrSignedIn.
 	EvenIfSignedIn bool

@@ -39,12 +39,13 @@ func Plain(w io.Writer) *Screen { return &Screen{W: w, close: func() {}} }
 func (s *Screen) Close() { s.close() }
 
 // Code writes the device-flow instructions: where to go, what to type,
-// for which server and app (app is its name when ghapp.appUrl gives it,
-// else its client ID, which GitHub's page does not show but an admin can
-// check), and how long the code lasts.
+// for which server and app ("GitHub App NAME", its name when ghapp.appUrl
+// gives it, else its client ID, which GitHub's page does not show but an
+// admin can check; or "GitLab application ID"), and how long the code
+// lasts.
 func (s *Screen) Code(host, app, userCode, verificationURI string, expiry time.Time) {
 	mins := int(time.Until(expiry).Round(time.Minute) / time.Minute)
-	fmt.Fprintf(s.W, "git-credential-ghapp: to sign in to %s (GitHub App %s), open %s\n", host, app, verificationURI)
+	fmt.Fprintf(s.W, "git-credential-ghapp: to sign in to %s (%s), open %s\n", host, app, verificationURI)
 	fmt.Fprintf(s.W, "git-credential-ghapp: and enter the code %s (valid for %d minutes)\n", userCode, max(mins, 1))
 }
 

@@ -13,7 +13,7 @@ import (
 
 func TestCode(t *testing.T) {
 	var b bytes.Buffer
-	Plain(&b).Code("github.com", "Iv23liExample", "WDJB-MJHT", "https://github.com/login/device", time.Now().Add(15*time.Minute))
+	Plain(&b).Code("github.com", "GitHub App Iv23liExample", "WDJB-MJHT", "https://github.com/login/device", time.Now().Add(15*time.Minute))
 	want := "git-credential-ghapp: to sign in to github.com (GitHub App Iv23liExample), open https://github.com/login/device\n" +
 		"git-credential-ghapp: and enter the code WDJB-MJHT (valid for 15 minutes)\n"
 	if b.String() != want {

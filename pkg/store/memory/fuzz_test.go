@@ -13,7 +13,7 @@ import (
 
 // decodeErr is every error DecodeRequest may return. Matching whole
 // messages proves that none quotes the request, which may carry a token.
-var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks 3\)|(get|delete|lock|wait) request without origin|put request without token, origin or access token|sign-in request without origin or client id|unknown op)$`)
+var decodeErr = regexp.MustCompile(`^(EOF|unexpected EOF|frame too large|request is malformed|unsupported wire version \d+ \(this daemon speaks \d+\)|(get|delete|lock|wait) request without origin|put request without token, origin or access token|sign-in request without origin or client id|unknown op)$`)
 
 // fuzzOps maps the fuzzer's op names to ops; any other name is sent as
 // its first byte.

@@ -890,7 +890,7 @@ func TestVersion2DaemonReplaced(t *testing.T) {
 	if n := e.takeNotices(); len(n) != 1 || n[0] != legacyNotice {
 		t.Errorf("notices = %q; want %q", n, legacyNotice)
 	}
-	tk.AppURL = "https://github.com/apps/octo-app"
+	tk.AppURL, tk.Provider = "https://github.com/apps/octo-app", "gitlab"
 	mustPut(t, e.s, tk)
 	wantToken(t, e.s, tk)
 

@@ -394,8 +394,10 @@ func (tb *table) startRenewal(k key, t store.Token) {
 }
 
 // renewed keeps the outcome of renewing t, unless t was replaced meanwhile.
-// A failed renewal is not retried: the refresh token is dropped, the token
-// expires, and the next git command signs in.
+// A failed renewal is not retried, and the token is dropped with its
+// refresh token: a refused refresh (GitLab's are single-use) may have
+// taken the access token with it, and the little life it had left is not
+// worth a push refused halfway. The next git command signs in.
 func (tb *table) renewed(k key, t, fresh store.Token, err error) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
@@ -407,8 +409,7 @@ func (tb *table) renewed(k key, t, fresh store.Token, err error) {
 		return
 	}
 	if err != nil || fresh.AccessToken == "" {
-		cur.RefreshToken, cur.RefreshUntil = "", time.Time{}
-		tb.tokens[k] = cur
+		delete(tb.tokens, k)
 		return
 	}
 	if fresh.Reach == nil {

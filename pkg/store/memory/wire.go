@@ -14,7 +14,9 @@ import (
 
 // Wire format, version 3. Client and daemon share this file and nothing
 // else. A change to what a token or a sign-in request carries is a new
-// version: a daemon cannot skip a field it does not know.
+// version: a daemon cannot skip a field it does not know. Version 3 added
+// the app url and the provider to tokens, and the app url, provider,
+// scopes and even-if-signed-in to sign-in requests.
 //
 // A client connects to <dir>/daemon.sock and sends exactly one request; the
 // daemon sends one response. Each is a frame: a 4-byte big-endian length,
@@ -49,9 +51,11 @@ import (
 //	        varint min lifetime (ns), str api, str client id, time minted,
 //	        str refresh token, time refresh until, str app url,
 //	        reach: 0, or 1 then time checked, str app slug,
-//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted
+//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted,
+//	        str provider
 //	sign-in request = str origin, str login, str client id, str app url,
-//	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns)
+//	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns),
+//	        str provider, str scopes, byte even if signed in (0 or 1)
 //	sign-in = str origin, str login, str user code, str verification uri,
 //	        time expiry, byte off server (0 or 1), str ended
 //
@@ -62,7 +66,9 @@ import (
 // another version. An op the daemon does not know is answered with the
 // error "bad request: unknown op": the sign-in ops came later within
 // version 2, and a client that meets that answer knows the daemon for an
-// older one. Version 3 added the app url to tokens and sign-in requests. Two ops keep the connection past the response: "lock"
+// older one. A client that meets a daemon of an earlier version (it
+// answers in its own version) stops it with a version-1 stop, which
+// every version obeys, and carries on as if none ran. Two ops keep the connection past the response: "lock"
 // is answered only once the lock is granted, and the lock is held until
 // the client closes the connection; "stop" is answered at once, and the
 // daemon closes the connection when it no longer listens. "start" and
@@ -296,6 +302,9 @@ func parseResponse(body []byte) (Response, error) {
 	if len(body) < 2 {
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
+	if body[0] < Version {
+		return Response{}, errLegacyDaemon
+	}
 	if body[0] != Version {
 		return Response{}, fmt.Errorf("the token daemon speaks wire version %d, not %d (end it with: git credential-ghapp logout --all)", body[0], Version)
 	}
@@ -404,6 +413,7 @@ func (e *encoder) token(t *store.Token) {
 	e.str(t.AppURL)
 	if t.Reach == nil {
 		e.b = append(e.b, 0)
+		e.str(t.Provider)
 		return
 	}
 	e.b = append(e.b, 1)
@@ -412,6 +422,7 @@ func (e *encoder) token(t *store.Token) {
 	e.strs(t.Reach.Accounts)
 	e.strs(t.Reach.Repos)
 	e.uvarint(uint64(t.Reach.Omitted))
+	e.str(t.Provider)
 }
 
 func (e *encoder) flag(b bool) {
@@ -430,6 +441,8 @@ func (e *encoder) signInRequest(r *store.SignInRequest) {
 	e.varint(int64(r.MinLifetime))
 	e.flag(r.Refresh)
 	e.varint(int64(r.RefreshFor))
+	e.str(r.Provider)
+	e.str(r.Scopes)
 	e.flag(r.EvenIfSignedIn)
 }
 
@@ -561,6 +574,7 @@ func (d *decoder) token() *store.Token {
 	default:
 		d.fail()
 	}
+	t.Provider = d.str()
 	return t
 }
 
@@ -584,6 +598,8 @@ func (d *decoder) signInRequest() *store.SignInRequest {
 		MinLifetime:    time.Duration(d.varint()),
 		Refresh:        d.flag(),
 		RefreshFor:     time.Duration(d.varint()),
+		Provider:       d.str(),
+		Scopes:         d.str(),
 		EvenIfSignedIn: d.flag(),
 	}
 }

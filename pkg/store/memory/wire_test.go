@@ -136,7 +136,7 @@ func TestDecodeRequest(t *testing.T) {
 		{"wait without origin", encodeRequest(Request{Op: OpWaitSignIn, Login: "octocat"}), "wait request without origin"},
 		{"sign-in without origin", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{ClientID: "Iv23li"}}), "without origin or client id"},
 		{"sign-in without client id", encodeRequest(Request{Op: OpStartSignIn, SignIn: &store.SignInRequest{Origin: "https://github.com"}}), "without origin or client id"},
-		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-3]) + "\x02\x00\x00"), "malformed"},
+		{"sign-in with refresh neither 0 nor 1", frame(string(signInBody[:len(signInBody)-5]) + "\x02\x00\x00\x00\x00"), "malformed"},
 		{"sign-in with even-if-signed-in neither 0 nor 1", frame(string(signInBody[:len(signInBody)-1]) + "\x02"), "malformed"},
 		{"sign-in cut short", frame(string(signInBody[:len(signInBody)-1])), "malformed"},
 		{"pending with data", frame("\x03c\x00"), "malformed"},

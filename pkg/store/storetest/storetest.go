@@ -116,6 +116,9 @@ func diff(want, got store.Token) string {
 	if !got.Minted.Equal(want.Minted) {
 		add("Minted", want.Minted, got.Minted)
 	}
+	if got.Provider != want.Provider {
+		add("Provider", want.Provider, got.Provider)
+	}
 	if !sameReach(want.Reach, got.Reach) {
 		add("Reach", reachString(want.Reach), reachString(got.Reach))
 	}
@@ -194,6 +197,15 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	wantGet(t, s, gh, "octocat", a)
 	wantGet(t, s, gh, "", a)
 	wantList(t, s, a)
+
+	// A GitLab below a path: its base URL is the origin, and the provider
+	// is kept.
+	gl := tok("https://example.test/gitlab", "ada", time.Second)
+	gl.Provider, gl.API = "gitlab", "https://example.test/gitlab/api/v4"
+	put(t, s, gl)
+	wantGet(t, s, gl.Origin, "ada", gl)
+	wantNotFound(t, s, "https://example.test", "ada")
+	wantList(t, s, a, gl)
 }
 
 func testNotFound(t *testing.T, s store.Store) {
