@@ -36,8 +36,8 @@ func ParseNeed(s string) (Need, error) {
 	return "", fmt.Errorf("--need %q is not read or push", safetext.Short(s, 40))
 }
 
-// verb is the need as a sentence says it: "read", "push to".
-func (n Need) verb() string {
+// Verb is the need as a sentence says it: "read", "push to".
+func (n Need) Verb() string {
 	if n == Push {
 		return "push to"
 	}
@@ -107,9 +107,9 @@ func (r Result) Line() string {
 		who = "the token"
 	}
 	if r.Allowed {
-		return safetext.Line(fmt.Sprintf("%s may %s %s", who, r.Need.verb(), r.Repository))
+		return safetext.Line(fmt.Sprintf("%s may %s %s", who, r.Need.Verb(), r.Repository))
 	}
-	return safetext.Line(fmt.Sprintf("%s may not %s %s: %s", who, r.Need.verb(), r.Repository, r.Reason))
+	return safetext.Line(fmt.Sprintf("%s may not %s %s: %s", who, r.Need.Verb(), r.Repository, r.Reason))
 }
 
 // Check asks req.Server. An error means it cannot decide; its message is
