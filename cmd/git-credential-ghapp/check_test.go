@@ -65,7 +65,7 @@ func (r checkRun) expect(t *testing.T, what string, code int, wantOut, wantErr s
 }
 
 type checkJSON struct {
-	Allowed                                         bool
+	Allowed                                       bool
 	Need, Host, Repository, Login, Access, Reason string
 }
 
