@@ -51,10 +51,19 @@ const (
 	PushAccess = "push"
 )
 
-var rank = map[string]int{None: 0, ReadAccess: 1, PushAccess: 2}
+// rank orders access levels.
+func rank(access string) int {
+	switch access {
+	case PushAccess:
+		return 2
+	case ReadAccess:
+		return 1
+	}
+	return 0
+}
 
 func lower(a, b string) string {
-	if rank[a] < rank[b] {
+	if rank(a) < rank(b) {
 		return a
 	}
 	return b
@@ -64,7 +73,7 @@ func covers(access string, need Need) bool {
 	if need == Push {
 		return access == PushAccess
 	}
-	return rank[access] >= rank[ReadAccess]
+	return rank(access) >= rank(ReadAccess)
 }
 
 // Providers, as config.Settings.Provider names them.

@@ -18,11 +18,23 @@ const (
 	developer = 30 // may push to an unprotected branch
 )
 
-var roles = map[int]string{5: "Minimal Access member", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner"}
-
+// role names a GitLab access level.
 func role(level int) string {
-	if r, ok := roles[level]; ok {
-		return r
+	switch level {
+	case 5:
+		return "Minimal Access member"
+	case 10:
+		return "Guest"
+	case 15:
+		return "Planner"
+	case 20:
+		return "Reporter"
+	case 30:
+		return "Developer"
+	case 40:
+		return "Maintainer"
+	case 50:
+		return "Owner"
 	}
 	return fmt.Sprintf("member with access level %d", level)
 }

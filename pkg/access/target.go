@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
@@ -26,7 +27,7 @@ type Target struct {
 // else the server is the origin itself. A password in the URL is ignored
 // and never shown.
 func ParseURL(raw string, servers []string) (Target, error) {
-	shown := safetext.Short(userinfo.ReplaceAllString(raw, "://"), 200)
+	shown := safetext.Short(userinfo().ReplaceAllString(raw, "://"), 200)
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return Target{}, fmt.Errorf("%q is not a repository URL such as https://HOST/OWNER/NAME", shown)
@@ -76,5 +77,6 @@ func basePath(server string, o origin.Origin) (string, bool) {
 	return strings.Trim(base, "/"), true
 }
 
-// userinfo matches the user information of a URL, which may hold a password.
-var userinfo = regexp.MustCompile(`://[^/?#]*@`)
+// userinfo matches the user information of a URL, which may hold a
+// password. Compiled on first use: every git command starts the program.
+var userinfo = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`://[^/?#]*@`) })
