@@ -33,15 +33,15 @@ func checkCommand(h *helper.Helper, stdin io.Reader) *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "say whether the signed-in account may read or push the repository at URL (see docs/access-checks.md)",
-		ArgsUsage: "URL",
+		UsageText: "git-credential-ghapp check [--need read | push] [--json] [--token-stdin] [--timeout DURATION] URL",
 		Description: "Asks the server, with the token kept for URL's server (or one read from standard input).\n" +
 			"Exit status 0: allowed; 1: not allowed, with one line on standard output saying why;\n" +
 			"2: cannot tell (network, timeout, server error, refused token, missing scope), with one line on standard error.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "need", Value: "read", Usage: "what to check: read or push"},
+			&cli.StringFlag{Name: "need", Value: "read", Usage: "what to check: `NEED` is read or push"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (allowed, need, host, repository, login, access, reason), whatever the answer"},
 			&cli.BoolFlag{Name: "token-stdin", Usage: "use the token on the first line of standard input instead of the one kept for URL's server"},
-			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "give up, with exit status 2, after this long"},
+			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "give up, with exit status 2, after `DURATION`"},
 		},
 		OnUsageError: func(c *cli.Context, err error, sub bool) error {
 			return &exitStatus{code: checkUndecided, err: usageError("check")(c, err, sub)}
@@ -98,6 +98,7 @@ func checkCommand(h *helper.Helper, stdin io.Reader) *cli.Command {
 				Need:       need,
 				Token:      token,
 				HTTP:       h.HTTP,
+				AppInstall: config.InstallURL(s.AppURL),
 			})
 			if err != nil {
 				who := res.Login

@@ -175,6 +175,7 @@ func TestCheckCannotDecide(t *testing.T) {
 	e.check("", "https://example.org/o/r").expect(t, "a host not served", 2, "", "example.org is not set up for this helper")
 	e.check("", "--need", "write", url).expect(t, "a bad --need", 2, "", `--need "write" is not read or push`)
 	e.check("").expect(t, "no URL", 2, "", "check takes one repository URL")
+	e.check("", "--nedd", "push", url).expect(t, "a mistyped flag", 2, "", "unknown flag --nedd (see git-credential-ghapp check --help)")
 	e.gitConfig("ghapp."+e.srv.URL+".provider", "gitea")
 	e.check("", url).expect(t, "an unknown provider", 2, "", `ghapp.provider "gitea" is not github or gitlab`)
 }

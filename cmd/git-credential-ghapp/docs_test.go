@@ -191,6 +191,13 @@ Serve the sign-in page on a Unix socket, for jupyter-server-proxy:
 
     git-credential-ghapp web --listen unix:$XDG_RUNTIME_DIR/ghapp-web.sock
 
+Ask whether the account signed in may push to a repository (exit status 0
+yes, 1 no with one line saying why, 2 cannot tell), as a hub's hook does
+with the person's token on standard input:
+
+    git-credential-ghapp check --need push https://github.com/octocat/hello-world
+    printf '%s\n' "$TOKEN" | git-credential-ghapp check --token-stdin --json https://gitlab.com/group/project
+
 See what the helper decides during a push, on standard error:
 
     GHAPP_TRACE=1 git push

@@ -93,6 +93,10 @@ type Request struct {
 	Need       Need
 	Token      string
 	HTTP       *http.Client // nil means http.DefaultClient; redirects are refused either way
+	// AppInstall is the GitHub App's install page when configuration
+	// names the app (config.InstallURL of ghapp.appUrl), for when no
+	// installation the token sees names it; "" when unknown.
+	AppInstall string
 }
 
 // Result is a decision. Its fields are what `check --json` prints.

@@ -109,7 +109,7 @@ func TestLine(t *testing.T) {
 }
 
 // TestGitHubWithoutInstallations: an install link needs the app's name,
-// which only an installation gives.
+// which an installation or the configuration gives.
 func TestGitHubWithoutInstallations(t *testing.T) {
 	s := githubtest.NewServer(githubtest.Options{})
 	t.Cleanup(s.Close)
@@ -120,6 +120,12 @@ func TestGitHubWithoutInstallations(t *testing.T) {
 	res, err := Check(context.Background(), Request{Provider: GitHub, Server: s.URL, Repository: "other/lib", Need: Push, Token: tok, HTTP: client})
 	if err != nil || res.Allowed || !strings.HasSuffix(res.Reason, "the GitHub App is not installed there; install the app on it") || strings.Contains(res.Reason, "http") {
 		t.Errorf("%+v, %v; want a denial that says to install the app, without a link", res, err)
+	}
+	// Configuration that names the app (ghapp.appUrl) gives the link.
+	link := "https://github.example/github-apps/hub-app/installations/new"
+	res, err = Check(context.Background(), Request{Provider: GitHub, Server: s.URL, Repository: "other/lib", Need: Push, Token: tok, HTTP: client, AppInstall: link})
+	if err != nil || res.Allowed || !strings.HasSuffix(res.Reason, "the GitHub App is not installed there; install it: "+link) {
+		t.Errorf("%+v, %v; want a denial with the configured install link", res, err)
 	}
 }
 

@@ -40,7 +40,7 @@ func checkGitHub(ctx context.Context, req Request) (Result, error) {
 			reason = fmt.Sprintf("it does not exist, or it is private and not open to both %s and the GitHub App", u.Login)
 			// Only for the link: a listing that fails leaves the sentence without one.
 			if l, err := reach.List(ctx, c); err == nil {
-				reason += "; if it exists, " + installHint(l, ep.Web)
+				reason += "; if it exists, " + installHint(l, ep.Web, req.AppInstall)
 			}
 		}
 		return req.result(u.Login, None, reason), nil
@@ -58,7 +58,7 @@ func checkGitHub(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, githubError(o, err)
 	}
-	appLevel, appReason, err := appAccess(l, repo, ep.Web)
+	appLevel, appReason, err := appAccess(l, repo, ep.Web, req.AppInstall)
 	if err != nil {
 		return Result{}, err
 	}
@@ -93,7 +93,7 @@ func userAccess(repo githubapi.RepoAccess, login string) (string, string) {
 }
 
 // appAccess is what the app's installation lets the token do there.
-func appAccess(l *reach.Listing, repo githubapi.RepoAccess, web string) (string, string, error) {
+func appAccess(l *reach.Listing, repo githubapi.RepoAccess, web, appInstall string) (string, string, error) {
 	in := installationFor(l, repo.FullName)
 	if in == nil {
 		if l.Cut {
@@ -103,7 +103,7 @@ func appAccess(l *reach.Listing, repo githubapi.RepoAccess, web string) (string,
 		if !repo.Private {
 			level = ReadAccess
 		}
-		return level, "the GitHub App is not installed there; " + installHint(l, web), nil
+		return level, "the GitHub App is not installed there; " + installHint(l, web, appInstall), nil
 	}
 	switch in.Permissions["contents"] {
 	case "write":
@@ -134,10 +134,14 @@ func installationFor(l *reach.Listing, fullName string) *reach.Installation {
 }
 
 // installHint says where to install the app: its page when an
-// installation named it, else only that it must be installed.
-func installHint(l *reach.Listing, web string) string {
+// installation or the configuration names it, else only that it must be
+// installed.
+func installHint(l *reach.Listing, web, appInstall string) string {
 	if slug := l.AppSlug(); slug != "" {
 		return "install it: " + githubapi.InstallURL(web, slug)
+	}
+	if appInstall != "" {
+		return "install it: " + appInstall
 	}
 	return "install the app on it"
 }
