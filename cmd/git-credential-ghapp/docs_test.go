@@ -191,6 +191,13 @@ Serve the sign-in page on a Unix socket, for jupyter-server-proxy:
 
     git-credential-ghapp web --listen unix:$XDG_RUNTIME_DIR/ghapp-web.sock
 
+Ask whether the account signed in may push to a repository (exit status 0
+yes, 1 no with one line saying why, 2 cannot tell), as a hub's hook does
+with the person's token on standard input:
+
+    git-credential-ghapp check --need push https://github.com/octocat/hello-world
+    printf '%s\n' "$TOKEN" | git-credential-ghapp check --token-stdin --json https://gitlab.com/group/project
+
 See what the helper decides during a push, on standard error:
 
     GHAPP_TRACE=1 git push
@@ -265,6 +272,12 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 **ghapp.allowDiskStore**
 : true lets the tmpfs store use a directory that is not on a memory file system (default false).
 
+**ghapp.provider**
+: github or gitlab: which kind of server URL is (default github; gitlab for https://gitlab.com).
+
+**ghapp.scopes**
+: The OAuth scopes a GitLab sign-in asks for (default write_repository read_user; check needs read_api too).
+
 # ENVIRONMENT
 
 **GHAPP_CLIENT_ID**, **GH_SCOPED_CREDS_CLIENT_ID**, **GITHUB_APP_CLIENT_ID**
@@ -302,6 +315,8 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 # EXIT STATUS
 
 0 on success, for requests the helper does not serve (git then asks its next helper), and for an operation it does not know when git runs it (git may grow operations). 1 on error, with one line on standard error that names the cause and the fix: among them a flag it does not know or a bad flag value, and an unknown command typed at a terminal.
+
+**check**: 0 when allowed; 1 when not, with one line on standard output saying why; 2 when it cannot tell, with one line on standard error.
 
 # SEE ALSO
 

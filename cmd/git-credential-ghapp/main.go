@@ -66,10 +66,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var unknown string
 	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
 	if err := app.Run(args); err != nil {
-		if err != errSaid {
+		if !errors.Is(err, errSaid) {
 			fmt.Fprintln(stderr, helper.ErrorLine(err))
 		}
-		return 1
+		return exitCode(err)
 	}
 	// git may grow operations, and a helper must ignore those it does not
 	// know; a person at a terminal has mistyped a command.
@@ -172,6 +172,7 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 			setupCommand(h, clientIDFlag),
 			statusCommand(h),
 			webCommand(h),
+			checkCommand(h, stdin),
 		},
 		// git may grow operations; a helper must ignore those it does not
 		// know (run tells a person at a terminal).
@@ -182,7 +183,9 @@ func newApp(h *helper.Helper, clientIDFlag *string, stdin io.Reader) *cli.App {
 	for _, c := range app.Commands {
 		// A command has no subcommands: completion offers no help, h.
 		c.HideHelpCommand = true
-		c.OnUsageError = usageError(c.Name)
+		if c.OnUsageError == nil { // check sets its own: exit status 2
+			c.OnUsageError = usageError(c.Name)
+		}
 		for _, f := range c.Flags {
 			// "(default: false)" says nothing a switch does not.
 			if b, ok := f.(*cli.BoolFlag); ok {

@@ -3,7 +3,7 @@
 
 function __fish_git-credential-ghapp_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i get store erase login logout setup status web
+        if contains -- $i get store erase login logout setup status web check
             return 1
         end
     end
@@ -47,3 +47,9 @@ complete -c git-credential-ghapp -n '__fish_seen_subcommand_from status' -f -l j
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from web' -f -l help -s h -d 'show help'
 complete -r -c git-credential-ghapp -n '__fish_git-credential-ghapp_no_subcommand' -a 'web' -d 'serve the sign-in page: accounts, codes waiting to be entered, sign in and out (see docs/web.md)'
 complete -c git-credential-ghapp -n '__fish_seen_subcommand_from web' -f -l listen -r -d 'where to serve: unix:PATH (a socket only you may use, for jupyter-server-proxy) or 127.0.0.1:PORT or [::1]:PORT (0 picks a free port; the address to open, with its secret, is printed)'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from check' -f -l help -s h -d 'show help'
+complete -r -c git-credential-ghapp -n '__fish_git-credential-ghapp_no_subcommand' -a 'check' -d 'say whether the signed-in account may read or push the repository at URL (see docs/access-checks.md)'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from check' -f -l need -r -d 'what to check: NEED is read or push'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from check' -f -l json -d 'print one JSON object (allowed, need, host, repository, login, access, reason), whatever the answer'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from check' -f -l token-stdin -d 'use the token on the first line of standard input instead of the one kept for URL\'s server'
+complete -c git-credential-ghapp -n '__fish_seen_subcommand_from check' -f -l timeout -r -d 'give up, with exit status 2, after DURATION'

@@ -59,7 +59,7 @@ func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request) {
 			"app_slug":             s.opts.AppSlug,
 			"account":              accountJSON(in.account),
 			"repository_selection": selection,
-			"permissions":          map[string]string{"contents": "write", "metadata": "read"},
+			"permissions":          map[string]string{"contents": in.contents, "metadata": "read"},
 		})
 	}
 	s.mu.Unlock()
@@ -92,7 +92,7 @@ func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request)
 			"id":        rp.id,
 			"name":      rp.name,
 			"full_name": rp.fullName(),
-			"private":   true,
+			"private":   !rp.public,
 			"owner":     accountJSON(rp.owner),
 		})
 	}

@@ -12,10 +12,12 @@ import (
 )
 
 type repo struct {
-	id    int64
-	key   string // lower-case "owner/name"
-	owner *account
-	name  string
+	id     int64
+	key    string // lower-case "owner/name"
+	owner  *account
+	name   string
+	public bool
+	roles  map[string]int // lower-case login → permission Grant gave (permNone to permAdmin)
 }
 
 func (r *repo) fullName() string { return r.owner.login + "/" + r.name }
@@ -89,13 +91,11 @@ func (s *Server) handleGit(w http.ResponseWriter, r *http.Request) {
 		standin.GitError(w, http.StatusNotFound, "Repository not found.")
 		return
 	}
-	allowed := false
-	for _, in := range s.visibleLocked(t.login) {
-		allowed = allowed || in.covers(rp.key, rp)
-	}
+	push := strings.HasSuffix(r.URL.Path, "/git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack"
+	why := s.gitRefusalLocked(t.login, rp, push)
 	s.mu.Unlock()
-	if !allowed {
-		s.logf("git %s by %s: 403 (%s is not installed on it)", rp.fullName(), t.login, s.opts.AppSlug)
+	if why != "" {
+		s.logf("git %s by %s: 403 (%s)", rp.fullName(), t.login, why)
 		standin.GitError(w, http.StatusForbidden, fmt.Sprintf("Permission to %s.git denied to %s.", rp.fullName(), t.login))
 		return
 	}

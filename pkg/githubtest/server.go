@@ -100,6 +100,7 @@ type installation struct {
 	account  *account
 	viewers  map[string]bool // lower-case logins that can see it
 	selected []string        // lower-case "owner/name"; nil means all of the account's repositories
+	contents string          // the app's "contents" permission here: "write" (default) or "read"
 }
 
 // NewServer starts a server as Start does and panics if it cannot, like
@@ -166,6 +167,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v3/user", s.handleUser)
 	s.mux.HandleFunc("GET /api/v3/user/installations", s.handleInstallations)
 	s.mux.HandleFunc("GET /api/v3/user/installations/{id}/repositories", s.handleInstallationRepos)
+	s.mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}", s.handleRepo)
 	s.mux.HandleFunc("POST /api/v3/credentials/revoke", s.handleRevoke)
 	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
@@ -247,7 +249,7 @@ func (s *Server) Install(login, account string, repos ...string) int64 {
 		}
 	}
 	if inst == nil {
-		inst = &installation{id: s.newIDLocked(), account: acct, viewers: map[string]bool{}}
+		inst = &installation{id: s.newIDLocked(), account: acct, viewers: map[string]bool{}, contents: "write"}
 		s.installations = append(s.installations, inst)
 	}
 	inst.viewers[strings.ToLower(login)] = true
@@ -266,11 +268,13 @@ func (s *Server) Install(login, account string, repos ...string) int64 {
 	return inst.id
 }
 
-// visibleLocked returns the installations login can see, oldest first.
+// visibleLocked returns the installations login can see, oldest first:
+// those it installed or was shown (Install), and those covering a
+// repository Grant gave it.
 func (s *Server) visibleLocked(login string) []*installation {
 	var out []*installation
 	for _, in := range s.installations {
-		if in.viewers[strings.ToLower(login)] {
+		if in.viewers[strings.ToLower(login)] || s.grantedInLocked(login, in) {
 			out = append(out, in)
 		}
 	}
