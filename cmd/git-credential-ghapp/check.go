@@ -15,6 +15,7 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/access"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/config"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/helper"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
 )
 
@@ -127,26 +128,32 @@ func keptToken(h *helper.Helper, target access.Target, s config.Settings) (store
 	if s.Provider == config.GitLab && login == "oauth2" {
 		login = "" // GitLab's conventional user name for any token
 	}
-	st, _, err := h.OpenStore(&target.Origin)
+	// Tokens are kept under the server's base URL: a GitLab below a path
+	// keeps them under that path.
+	srv, err := origin.ParseBase(target.Server)
+	if err != nil {
+		srv = target.Origin
+	}
+	st, _, err := h.OpenStore(&srv)
 	if err != nil {
 		return store.Token{}, err
 	}
-	tok, err := st.Get(target.Origin.String(), login)
+	tok, err := st.Get(srv.String(), login)
 	if err == nil {
 		return tok, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, err
 	}
-	host := target.Origin.HostPort()
-	if !target.Origin.IsGitHub() && !s.HostConfigured {
+	host := srv.Name()
+	if !srv.IsGitHub() && !s.HostConfigured {
 		return store.Token{}, fmt.Errorf("%s is not set up for this helper: set git config ghapp.%s.clientId, or pass a token with --token-stdin", host, target.Server)
 	}
 	if login != "" {
 		host += " as " + login
 	}
 	hostFlag := ""
-	if !target.Origin.IsGitHub() {
+	if !srv.IsGitHub() {
 		hostFlag = " --host " + target.Server
 	}
 	return store.Token{}, fmt.Errorf("not signed in to %s; sign in with git-credential-ghapp login%s", host, hostFlag)

@@ -262,11 +262,11 @@ func TestCheckGitLabWithTheKeptToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostPath := strings.TrimPrefix(gl.URL, "http://")
-	server := "http://" + strings.TrimSuffix(hostPath, "/gitlab")
 	e.check("", "--need", "push", gl.URL+"/g/sub/proj.git").expect(t, "before signing in", 2, "",
-		"not signed in to "+strings.TrimPrefix(server, "http://")+"; sign in with git-credential-ghapp login --host "+gl.URL)
+		"not signed in to "+hostPath+"; sign in with git-credential-ghapp login --host "+gl.URL)
+	// As a sign-in keeps it: under the server's base URL, path and all.
 	now := time.Now()
-	e.plant(store.Token{Origin: server, Login: "ada", AccessToken: tok, Expiry: now.Add(time.Hour), Minted: now, API: gl.URL})
+	e.plant(store.Token{Origin: gl.URL, Login: "ada", AccessToken: tok, Expiry: now.Add(time.Hour), Minted: now, API: gl.URL, Provider: "gitlab"})
 	e.check("", "--need", "push", "http://oauth2@"+hostPath+"/g/sub/proj.git").expect(t, "oauth2", 0, "ada may push to g/sub/proj", "")
 	e.check("", "--need", "push", "http://ada@"+hostPath+"/g3/rep.git").expect(t, "as ada", 1, "ada may not push to g3/rep: ada is a Reporter of it", "")
 }
