@@ -67,19 +67,17 @@ func checkCommand(h *helper.Helper, stdin io.Reader) *cli.Command {
 			ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 			defer cancel()
 
-			servers, err := config.ServedHosts(ctx)
-			if err != nil {
-				return undecided(err)
-			}
-			target, err := access.ParseURL(c.Args().First(), servers)
+			// The settings for the URL name the server it is below (a
+			// GitLab below a path), as get decides it.
+			var s config.Settings
+			target, err := access.ParseURL(c.Args().First(), func(url string) (string, error) {
+				s, err = h.Settings(url)
+				return s.Base, err
+			})
 			if err != nil {
 				return undecided(err)
 			}
 			res.Host, res.Repository = target.Origin.HostPort(), target.Repository
-			s, err := h.Settings(target.Server + "/" + target.Repository)
-			if err != nil {
-				return undecided(err)
-			}
 			var token string
 			if c.Bool("token-stdin") {
 				if token, err = readStdinToken(stdin); err != nil {

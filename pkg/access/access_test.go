@@ -11,6 +11,7 @@ import (
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/gitlabtest"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/testsupport"
 )
 
@@ -306,6 +307,20 @@ func TestParseNeed(t *testing.T) {
 	}
 }
 
+// longestServer stands in for config's Settings.Base: the longest of
+// servers that url is at or below, else url's origin.
+func longestServer(servers []string) func(string) (string, error) {
+	return func(url string) (string, error) {
+		best := ""
+		for _, s := range servers {
+			if b, err := origin.ParseBase(s); err == nil && b.Under(url) && len(s) > len(best) {
+				best = b.String()
+			}
+		}
+		return best, nil
+	}
+}
+
 func TestParseURL(t *testing.T) {
 	servers := []string{"https://github.com", "https://example.org/gitlab", "https://example.org/gitlab/deeper", "http://127.0.0.1:8080"}
 	for _, c := range []struct {
@@ -331,7 +346,7 @@ func TestParseURL(t *testing.T) {
 		{in: "https://ada:hunter2@exa mple.org/o/r", failed: "is not a repository URL"},
 		{in: "https://ada:hunter2@github.com", failed: "names no repository"},
 	} {
-		got, err := ParseURL(c.in, servers)
+		got, err := ParseURL(c.in, longestServer(servers))
 		if c.failed != "" {
 			if err == nil || !strings.Contains(err.Error(), c.failed) {
 				t.Errorf("ParseURL(%q) = %+v, %v; want an error saying %q", c.in, got, err, c.failed)

@@ -22,11 +22,11 @@ type Target struct {
 }
 
 // ParseURL reads a repository URL, https or http to this machine.
-// servers are the URLs the helper serves (config.ServedHosts): the longest
-// one on the URL's origin whose path starts the URL's path is the server;
-// else the server is the origin itself. A password in the URL is ignored
-// and never shown.
-func ParseURL(raw string, servers []string) (Target, error) {
+// serverOf names the served server a URL is at or below (config's
+// Settings.Base: a GitLab at https://example.org/gitlab has its
+// repositories below that path); the repository is the rest of the path.
+// A password in the URL is ignored and never shown.
+func ParseURL(raw string, serverOf func(url string) (string, error)) (Target, error) {
 	shown := safetext.Short(userinfo().ReplaceAllString(raw, "://"), 200)
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.Opaque != "" {
@@ -43,17 +43,15 @@ func ParseURL(raw string, servers []string) (Target, error) {
 	if u.User != nil {
 		t.Username = u.User.Username()
 	}
-	path := strings.Trim(u.Path, "/")
-	best := ""
-	for _, s := range servers {
-		if base, ok := basePath(s, o); ok && len(base) > len(best) && (path == base || strings.HasPrefix(path, base+"/")) {
-			best = base
-		}
+	path := "/" + strings.Trim(u.Path, "/")
+	server, err := serverOf(o.String() + path)
+	if err != nil {
+		return Target{}, err
 	}
-	if best != "" {
-		t.Server += "/" + best
-		path = strings.TrimPrefix(strings.TrimPrefix(path, best), "/")
+	if b, err := origin.ParseBase(server); err == nil && b.Path != "" && b.Under(o.String()+path) {
+		t.Server, path = b.String(), strings.TrimPrefix(path, b.Path)
 	}
+	path = strings.Trim(path, "/")
 	// A GitLab web address of a project's page: group/project/-/tree/main.
 	if i := strings.Index(path, "/-/"); i >= 0 {
 		path = path[:i]
@@ -63,18 +61,6 @@ func ParseURL(raw string, servers []string) (Target, error) {
 		return Target{}, fmt.Errorf("%q names no repository; give one such as https://HOST/OWNER/NAME", shown)
 	}
 	return t, nil
-}
-
-// basePath is the path of server, a served URL, without its slashes, when
-// server is on o.
-func basePath(server string, o origin.Origin) (string, bool) {
-	so, err := origin.ParseURL(server)
-	if err != nil || so != o {
-		return "", false
-	}
-	_, rest, _ := strings.Cut(server, "://")
-	_, base, _ := strings.Cut(rest, "/")
-	return strings.Trim(base, "/"), true
 }
 
 // userinfo matches the user information of a URL, which may hold a
