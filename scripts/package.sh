@@ -65,10 +65,9 @@ done
 gzip -9n <docs/man/git-credential-ghapp.1 >"$dist/git-credential-ghapp.1.gz"
 
 export VERSION=$version DIST=$dist
-# The project has no contact address; its issue tracker is named in the
-# packages' description. Set MAINTAINER="Name <email>" to ship the packages
-# in a distribution (Debian's Maintainer field needs an email address).
-export MAINTAINER=${MAINTAINER:-git-credential-ghapp maintainers}
+# The project's name and address, where problems are reported; a
+# distribution sets MAINTAINER="Name <email>" (Debian's policy asks for one).
+export MAINTAINER=${MAINTAINER:-git-credential-ghapp <https://github.com/ghapp-creds/git-credential-ghapp>}
 for arch in amd64 arm64; do
 	for packager in deb rpm; do
 		ARCH=$arch go run "$nfpm" package --config packaging/nfpm.yaml \
