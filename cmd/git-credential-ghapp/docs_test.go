@@ -263,12 +263,6 @@ specific match wins. **git-credential-ghapp setup** writes what a server needs.
 **ghapp.refreshFor**
 : How long after the last device flow renewals go on (default 168h; 8h on a GitLab server).
 
-**ghapp.provider**
-: github (the default) or gitlab: which kind of server the URL is; https://gitlab.com is gitlab without it.
-
-**ghapp.scopes**
-: The OAuth scopes a GitLab sign-in asks for (default "write_repository read_user").
-
 **ghapp.allowDiskStore**
 : true lets the tmpfs store use a directory that is not on a memory file system (default false).
 
