@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,34 +96,28 @@ func (d files) Keys() ([]string, error) {
 // 0600 file of the user's.
 func (d files) Read(key string) ([]byte, error) {
 	path := d.path(key)
-	f, err := os.OpenFile(path, os.O_RDONLY|noFollow|nonBlock, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("token file %s is a symlink; refusing it (remove it)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read token file %s: %v", path, blob.Unwrap(err))
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read token file %s: %v", path, blob.Unwrap(err))
-	}
+	data, st, err := readFile(path)
 	switch {
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("token file %s is not a regular file; refusing it (remove it)", path)
-	case !ownedByUser(fi):
-		return nil, fmt.Errorf("token file %s is not owned by you; refusing it (remove it)", path)
-	case fi.Mode().Perm() != 0o600:
-		return nil, fmt.Errorf("token file %s has mode %04o, not 0600; refusing it (remove it)", path, fi.Mode().Perm())
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("token file %s is a symlink; refusing it (remove it)", path)
+	case err != nil:
 		return nil, fmt.Errorf("cannot read token file %s: %v", path, blob.Unwrap(err))
+	case !st.regular:
+		return nil, fmt.Errorf("token file %s is not a regular file; refusing it (remove it)", path)
+	case !st.owned:
+		return nil, fmt.Errorf("token file %s is not owned by you; refusing it (remove it)", path)
+	case st.perm != 0o600:
+		return nil, fmt.Errorf("token file %s has mode %04o, not 0600; refusing it (remove it)", path, st.perm)
 	}
 	return data, nil
+}
+
+// fileStat is what Read checks of a token file before trusting it.
+type fileStat struct {
+	regular, owned bool
+	perm           fs.FileMode
 }
 
 // Write replaces the file atomically: readers take no lock, so they must
