@@ -31,22 +31,24 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) string {
 	return t.login
 }
 
-func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
+// signedIn serves h to requests with a live access token, with the login
+// it acts as; others get apiLogin's 401.
+func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, login string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if login := s.apiLogin(w, r); login != "" {
+			h(w, r, login)
+		}
 	}
+}
+
+func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, login string) {
 	s.mu.Lock()
 	a := s.accountLocked(login)
 	s.mu.Unlock()
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"login": a.login, "id": a.id, "type": "User"})
 }
 
-func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
-	}
+func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request, login string) {
 	s.mu.Lock()
 	all := s.visibleLocked(login)
 	lo, hi := s.paginate(w, r, len(all))
@@ -68,11 +70,7 @@ func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request) {
 	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "installations": list})
 }
 
-func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
-	}
+func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request, login string) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	s.mu.Lock()
 	var inst *installation

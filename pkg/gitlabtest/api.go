@@ -112,12 +112,18 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, caller *u
 	return p
 }
 
-func (s *Server) handleProject(w http.ResponseWriter, r *http.Request) {
+// apiProject checks the request's token and scope and finds the project
+// it names, or answers as GitLab does and returns a nil project.
+func (s *Server) apiProject(w http.ResponseWriter, r *http.Request) (*grant, *project) {
 	g, ok := s.apiCaller(w, r)
 	if !ok || !s.scopeOK(w, r, g, "read_api", "api") {
-		return
+		return g, nil
 	}
-	p := s.lookupProject(w, r, g.caller())
+	return g, s.lookupProject(w, r, g.caller())
+}
+
+func (s *Server) handleProject(w http.ResponseWriter, r *http.Request) {
+	g, p := s.apiProject(w, r)
 	if p == nil {
 		return
 	}
@@ -166,11 +172,7 @@ func accessJSON(level int) any {
 // handleMember is GET /projects/:id/members/all/:user_id: the user's
 // level in effect, inherited memberships included.
 func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
-	g, ok := s.apiCaller(w, r)
-	if !ok || !s.scopeOK(w, r, g, "read_api", "api") {
-		return
-	}
-	p := s.lookupProject(w, r, g.caller())
+	_, p := s.apiProject(w, r)
 	if p == nil {
 		return
 	}
