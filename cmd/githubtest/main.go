@@ -20,28 +20,30 @@ import (
 
 func main() {
 	var repos, denyRepos standin.List
-	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
-	clientID := flag.String("client-id", githubtest.DefaultClientID, "the app's client ID")
-	user := flag.String("user", "octocat", "the GitHub user who signs in")
+	f := standin.Define(standin.Forge{
+		ClientID:      githubtest.DefaultClientID,
+		ClientIDIs:    "the app's client ID",
+		User:          "octocat",
+		UserIs:        "the GitHub user who signs in",
+		DevicePage:    "/login/device",
+		TokenLifetime: 8 * time.Hour,
+	})
 	flag.Var(&repos, "repo", "OWNER/NAME: a repository the app is installed on for -user (repeatable)")
 	flag.Var(&denyRepos, "deny-repo", "OWNER/NAME: a repository the app is not installed on (repeatable)")
-	approveAfter := flag.Duration("approve-after", 0, "authorize each device code as -user this long after it is issued (0: a person uses the /login/device page)")
-	interval := flag.Int("interval", 5, "polling interval in seconds sent with each device code")
-	tokenLifetime := flag.Duration("token-lifetime", 8*time.Hour, "lifetime of access tokens")
 	standin.Parse("githubtest")
 
 	s, err := githubtest.Start(githubtest.Options{
-		Addr:          *addr,
-		ClientID:      *clientID,
-		Interval:      *interval,
-		TokenLifetime: *tokenLifetime,
+		Addr:          f.Addr,
+		ClientID:      f.ClientID,
+		Interval:      f.Interval,
+		TokenLifetime: f.TokenLifetime,
 		Log:           os.Stderr,
 	})
 	if err != nil {
 		standin.Fail(err)
 	}
 	defer s.Close()
-	s.AddUser(*user)
+	s.AddUser(f.User)
 
 	// One installation per owner, with that owner's -repo repositories selected.
 	byOwner := map[string][]string{}
@@ -60,12 +62,12 @@ func main() {
 		byOwner[owner] = append(byOwner[owner], r)
 	}
 	for _, owner := range owners {
-		s.Install(*user, owner, byOwner[owner]...)
+		s.Install(f.User, owner, byOwner[owner]...)
 	}
 
-	if *approveAfter > 0 {
-		standin.ApproveAfter(s, *approveAfter, *user, func(code string) string {
-			return fmt.Sprintf("opens %s/login/device, types %s, and authorizes %s as %s", s.URL, code, s.AppSlug(), *user)
+	if f.ApproveAfter > 0 {
+		standin.ApproveAfter(s, f.ApproveAfter, f.User, func(code string) string {
+			return fmt.Sprintf("opens %s/login/device, types %s, and authorizes %s as %s", s.URL, code, s.AppSlug(), f.User)
 		})
 	}
 	standin.Serve(s.URL, fmt.Sprintf("[github] serving %s: app %s, client ID %s; stop with Ctrl-C", s.URL, s.AppSlug(), s.ClientID()))

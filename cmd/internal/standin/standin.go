@@ -21,6 +21,37 @@ type List []string
 func (l *List) String() string     { return strings.Join(*l, ",") }
 func (l *List) Set(v string) error { *l = append(*l, v); return nil }
 
+// Forge is what the flags both commands take say about a forge.
+type Forge struct {
+	ClientID      string        // the default -client-id
+	ClientIDIs    string        // what the client ID is, e.g. "the app's client ID"
+	User          string        // the default -user
+	UserIs        string        // who the user is, e.g. "the GitHub user who signs in"
+	DevicePage    string        // the path of the page where a person approves a code
+	TokenLifetime time.Duration // the default -token-lifetime
+}
+
+// Flags are the flags both commands take.
+type Flags struct {
+	Addr, ClientID, User string
+	ApproveAfter         time.Duration
+	Interval             int
+	TokenLifetime        time.Duration
+}
+
+// Define defines the flags both commands take, to be read once Parse has
+// run.
+func Define(f Forge) *Flags {
+	var v Flags
+	flag.StringVar(&v.Addr, "addr", "127.0.0.1:0", "address to listen on")
+	flag.StringVar(&v.ClientID, "client-id", f.ClientID, f.ClientIDIs)
+	flag.StringVar(&v.User, "user", f.User, f.UserIs)
+	flag.DurationVar(&v.ApproveAfter, "approve-after", 0, "authorize each device code as -user this long after it is issued (0: a person uses the "+f.DevicePage+" page)")
+	flag.IntVar(&v.Interval, "interval", 5, "polling interval in seconds sent with each device code")
+	flag.DurationVar(&v.TokenLifetime, "token-lifetime", f.TokenLifetime, "lifetime of access tokens")
+	return &v
+}
+
 // Parse parses the command line, which takes no arguments besides flags;
 // cmd starts the error about one.
 func Parse(cmd string) {
