@@ -8,51 +8,42 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/ghapp-creds/git-credential-ghapp/cmd/internal/standin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubtest"
 )
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 func main() {
-	var repos, denyRepos listFlag
-	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
-	clientID := flag.String("client-id", githubtest.DefaultClientID, "the app's client ID")
-	user := flag.String("user", "octocat", "the GitHub user who signs in")
+	var repos, denyRepos standin.List
+	f := standin.Define(standin.Forge{
+		ClientID:      githubtest.DefaultClientID,
+		ClientIDIs:    "the app's client ID",
+		User:          "octocat",
+		UserIs:        "the GitHub user who signs in",
+		DevicePage:    "/login/device",
+		TokenLifetime: 8 * time.Hour,
+	})
 	flag.Var(&repos, "repo", "OWNER/NAME: a repository the app is installed on for -user (repeatable)")
 	flag.Var(&denyRepos, "deny-repo", "OWNER/NAME: a repository the app is not installed on (repeatable)")
-	approveAfter := flag.Duration("approve-after", 0, "authorize each device code as -user this long after it is issued (0: a person uses the /login/device page)")
-	interval := flag.Int("interval", 5, "polling interval in seconds sent with each device code")
-	tokenLifetime := flag.Duration("token-lifetime", 8*time.Hour, "lifetime of access tokens")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fail(fmt.Errorf("githubtest: unexpected argument %q (see -h)", flag.Arg(0)))
-	}
+	standin.Parse("githubtest")
 
 	s, err := githubtest.Start(githubtest.Options{
-		Addr:          *addr,
-		ClientID:      *clientID,
-		Interval:      *interval,
-		TokenLifetime: *tokenLifetime,
+		Addr:          f.Addr,
+		ClientID:      f.ClientID,
+		Interval:      f.Interval,
+		TokenLifetime: f.TokenLifetime,
 		Log:           os.Stderr,
 	})
 	if err != nil {
-		fail(err)
+		standin.Fail(err)
 	}
 	defer s.Close()
-	s.AddUser(*user)
+	s.AddUser(f.User)
 
 	// One installation per owner, with that owner's -repo repositories selected.
 	byOwner := map[string][]string{}
@@ -60,7 +51,7 @@ func main() {
 	for _, r := range append(append([]string(nil), repos...), denyRepos...) {
 		if err := s.AddRepo(r); err != nil {
 			s.Close()
-			fail(err)
+			standin.Fail(err)
 		}
 	}
 	for _, r := range repos {
@@ -71,32 +62,13 @@ func main() {
 		byOwner[owner] = append(byOwner[owner], r)
 	}
 	for _, owner := range owners {
-		s.Install(*user, owner, byOwner[owner]...)
+		s.Install(f.User, owner, byOwner[owner]...)
 	}
 
-	if *approveAfter > 0 {
-		s.OnDeviceCode(func(code string) {
-			time.AfterFunc(*approveAfter, func() {
-				if !slices.Contains(s.PendingCodes(), code) {
-					return // already used, denied or expired: nothing for the person to do
-				}
-				fmt.Fprintf(os.Stderr, "[person] opens %s/login/device, types %s, and authorizes %s as %s\n",
-					s.URL, code, s.AppSlug(), *user)
-				if err := s.Approve(code, *user); err != nil {
-					fmt.Fprintf(os.Stderr, "[person] ...but it did not work: %v\n", err)
-				}
-			})
+	if f.ApproveAfter > 0 {
+		standin.ApproveAfter(s, f.ApproveAfter, f.User, func(code string) string {
+			return fmt.Sprintf("opens %s/login/device, types %s, and authorizes %s as %s", s.URL, code, s.AppSlug(), f.User)
 		})
 	}
-
-	fmt.Println(s.URL)
-	fmt.Fprintf(os.Stderr, "[github] serving %s: app %s, client ID %s; stop with Ctrl-C\n", s.URL, s.AppSlug(), s.ClientID())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, err)
-	os.Exit(1)
+	standin.Serve(s.URL, fmt.Sprintf("[github] serving %s: app %s, client ID %s; stop with Ctrl-C", s.URL, s.AppSlug(), s.ClientID()))
 }

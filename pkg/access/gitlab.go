@@ -142,15 +142,8 @@ func gitlabPath(p string) bool {
 		return false
 	}
 	for _, part := range parts {
-		if part == "" || part == "." || part == ".." || len(part) > 255 {
+		if part == "" || part == "." || part == ".." || len(part) > 255 || !safetext.Name(part) {
 			return false
-		}
-		for _, c := range []byte(part) {
-			switch {
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-			default:
-				return false
-			}
 		}
 	}
 	return true

@@ -57,12 +57,9 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(bounded(resp.Body))
-	if tooLarge(err) {
-		return tooLargeError(c.API, path)
-	}
+	body, err := ReadBody(resp, safetext.Line(c.API)+path)
 	if err != nil {
-		return fmt.Errorf("reading %s%s: %v", safetext.Line(c.API), path, safetext.Line(err.Error()))
+		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%s%s answered with something that is not JSON", safetext.Line(c.API), path)
@@ -73,21 +70,47 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 // do GETs an absolute URL of the API with the token and returns a 2xx
 // answer, its body unread; anything else becomes an error.
 func (c *Client) do(ctx context.Context, target string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	resp, err := Get(ctx, c.HTTP, c.API, target, c.Token, "application/vnd.github+json")
 	if err != nil {
-		return nil, errors.New(safetext.Line(err.Error()))
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	resp, err := NoRedirects(c.HTTP).Do(req)
-	if err != nil {
-		return nil, Unreachable(c.API, err)
+		return nil, err
 	}
 	if err := answerError(resp, target); err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
 	return resp, nil
+}
+
+// Get sends a GET of target with token as a bearer token and accept as
+// the Accept header, following no redirect (see NoRedirects; hc nil means
+// http.DefaultClient). A failure to reach server is worded by
+// Unreachable. The answer's body is left unread.
+func Get(ctx context.Context, hc *http.Client, server, target, token, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, errors.New(safetext.Line(err.Error()))
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", accept)
+	resp, err := NoRedirects(hc).Do(req)
+	if err != nil {
+		return nil, Unreachable(server, err)
+	}
+	return resp, nil
+}
+
+// ReadBody reads resp's body up to MaxBody; past it, reading fails, so a
+// cut body is not mistaken for a short one. shown names the URL in the
+// errors and must be safe to show.
+func ReadBody(resp *http.Response, shown string) ([]byte, error) {
+	body, err := io.ReadAll(bounded(resp.Body))
+	if tooLarge(err) {
+		return nil, tooLargeError(shown)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %v", shown, safetext.Line(err.Error()))
+	}
+	return body, nil
 }
 
 // answerError turns an answer other than success into an error, reading
@@ -238,6 +261,8 @@ func tooLarge(err error) bool {
 	return errors.As(err, &mb)
 }
 
-func tooLargeError(api, path string) error {
-	return fmt.Errorf("%s%s answered with more than %d MiB; stopped reading", safetext.Line(api), path, MaxBody>>20)
+// tooLargeError says that the answer from shown, a URL safe to show, was
+// too large.
+func tooLargeError(shown string) error {
+	return fmt.Errorf("%s answered with more than %d MiB; stopped reading", shown, MaxBody>>20)
 }

@@ -136,7 +136,7 @@ func getPage[T any](ctx context.Context, c *Client, target, path, field string, 
 	case err == nil:
 		return n, more, nextLink(resp.Header.Get("Link")), nil
 	case tooLarge(err):
-		return n, false, "", tooLargeError(c.API, path)
+		return n, false, "", tooLargeError(safetext.Line(c.API) + path)
 	case errors.As(err, &syntax), errors.As(err, &typ), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return n, false, "", fmt.Errorf("%s%s answered with something that is not the expected JSON", safetext.Line(c.API), path)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // apiLogin returns the login of the live access token the request carries
@@ -20,7 +22,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) string {
 	s.mu.Unlock()
 	if !ok {
 		s.logf("%s %s: 401 Bad credentials", r.Method, r.URL.Path)
-		writeJSON(w, http.StatusUnauthorized, map[string]any{
+		standin.WriteJSON(w, http.StatusUnauthorized, map[string]any{
 			"message":           "Bad credentials",
 			"documentation_url": "https://docs.github.com/rest",
 		})
@@ -29,22 +31,24 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) string {
 	return t.login
 }
 
-func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
+// signedIn serves h to requests with a live access token, with the login
+// it acts as; others get apiLogin's 401.
+func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, login string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if login := s.apiLogin(w, r); login != "" {
+			h(w, r, login)
+		}
 	}
+}
+
+func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, login string) {
 	s.mu.Lock()
 	a := s.accountLocked(login)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"login": a.login, "id": a.id, "type": "User"})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"login": a.login, "id": a.id, "type": "User"})
 }
 
-func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
-	}
+func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request, login string) {
 	s.mu.Lock()
 	all := s.visibleLocked(login)
 	lo, hi := s.paginate(w, r, len(all))
@@ -63,14 +67,10 @@ func (s *Server) handleInstallations(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "installations": list})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "installations": list})
 }
 
-func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
-	login := s.apiLogin(w, r)
-	if login == "" {
-		return
-	}
+func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request, login string) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	s.mu.Lock()
 	var inst *installation
@@ -81,7 +81,7 @@ func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request)
 	}
 	if inst == nil {
 		s.mu.Unlock()
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 		return
 	}
 	all := s.reposLocked(inst)
@@ -97,7 +97,7 @@ func (s *Server) handleInstallationRepos(w http.ResponseWriter, r *http.Request)
 		})
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "repositories": list})
+	standin.WriteJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "repositories": list})
 }
 
 func accountJSON(a *account) map[string]any {
@@ -146,7 +146,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		Credentials []string `json:"credentials"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil || len(body.Credentials) == 0 || len(body.Credentials) > 1000 {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		standin.WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{
 			"message":           "Invalid request: credentials must be a list of 1 to 1000 strings.",
 			"documentation_url": "https://docs.github.com/rest/credentials/revoke",
 		})
@@ -155,5 +155,5 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	for _, c := range body.Credentials {
 		s.Revoke(c)
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{})
+	standin.WriteJSON(w, http.StatusAccepted, map[string]any{})
 }

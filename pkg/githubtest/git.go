@@ -3,8 +3,6 @@ package githubtest
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -41,20 +39,7 @@ func (s *Server) AddRepo(fullName string) error {
 		return fmt.Errorf("githubtest: repository name %q is not OWNER/NAME", fullName)
 	}
 	key := strings.ToLower(owner + "/" + name)
-	dir := s.repoDir(key)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("githubtest: %v", err)
-	}
-	// Mkdir, not MkdirAll: it fails if the repository exists, even when
-	// two AddRepo calls race.
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if os.IsExist(err) {
-			return fmt.Errorf("githubtest: repository %s already exists", fullName)
-		}
-		return fmt.Errorf("githubtest: %v", err)
-	}
-	if err := standin.InitRepo("githubtest", s.root, dir, name, "GitHub", "noreply@github.com"); err != nil {
-		os.RemoveAll(dir)
+	if err := s.host.CreateRepo(key, "repository "+fullName, name, "GitHub", "noreply@github.com"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -117,11 +102,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, rp *repo, logi
 	// One path on disk whatever the case and ".git" suffix of the URL.
 	r2.URL.Path = "/" + rp.key + ".git/" + afterRepo(r.URL.Path)
 	r2.URL.RawPath = ""
-	s.gitBackend().Serve(w, r2, "REMOTE_USER="+login)
-}
-
-func (s *Server) gitBackend() standin.Backend {
-	return standin.Backend{Root: s.root, Command: s.backend, Log: s.logWriter(), LogPrefix: "[github] git http-backend: "}
+	s.host.Backend(s.backend).Serve(w, r2, "REMOTE_USER="+login)
 }
 
 // afterRepo returns what follows "/owner/repo/" in p, e.g. "info/refs".

@@ -2,20 +2,19 @@ package githubtest
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 const (
-	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
-	grantRefresh    = "refresh_token"
+	grantDeviceCode = standin.GrantDeviceCode
+	grantRefresh    = standin.GrantRefresh
 
 	refreshTokenLifetime = 15897600 * time.Second // what GitHub sends: about six months
 	// pollJitter is how much sooner than the interval a poll may come
@@ -35,28 +34,6 @@ var errorDescriptions = map[string]string{
 	"unsupported_grant_type":       "The grant type is not supported.",
 	"device_flow_disabled":         "Device Flow must be explicitly enabled for this App",
 	"bad_refresh_token":            "The refresh token passed is incorrect or expired.",
-}
-
-type codeState int
-
-const (
-	codePending codeState = iota
-	codeApproved
-	codeDenied
-	codeRedeemed
-)
-
-type deviceCode struct {
-	device, user string
-	expires      time.Time
-	lastPoll     time.Time // issue time until the first poll
-	interval     int       // seconds; grows by 5 with each slow_down
-	state        codeState
-	login        string // who authorized it
-}
-
-func (c *deviceCode) pending(now time.Time) bool {
-	return c.state == codePending && now.Before(c.expires)
 }
 
 type token struct {
@@ -80,7 +57,7 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 	if s.opts.RateLimitDeviceCodes {
 		s.logf("device code refused: %s is rate-limited (HTTP 429)", s.opts.AppSlug)
 		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{
+		standin.WriteJSON(w, http.StatusTooManyRequests, map[string]any{
 			"error":             "rate_limited",
 			"error_description": "Too many device codes have been requested for this application. Try again later.",
 		})
@@ -92,44 +69,19 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.opts.Now()
-	s.mu.Lock()
 	c := &deviceCode{
-		device:   hex.EncodeToString(randomBytes(20)),
-		expires:  now.Add(s.opts.CodeLifetime),
-		lastPoll: now,
-		interval: s.opts.Interval,
+		Device:   hex.EncodeToString(standin.RandomBytes(20)),
+		Expires:  now.Add(s.opts.CodeLifetime),
+		LastPoll: now,
+		Interval: s.opts.Interval,
 	}
-	for c.user == "" || s.userCodes[c.user] != nil {
-		c.user = randomString(userCodeAlphabet, 4) + "-" + randomString(userCodeAlphabet, 4)
-	}
-	s.codes[c.device], s.userCodes[c.user] = c, c
-	s.codeOrder = append(s.codeOrder, c)
-	switch {
-	case s.autoDeny:
-		c.state = codeDenied
-	case s.autoApprove != "":
-		c.state, c.login = codeApproved, s.accountLocked(s.autoApprove).login
-	}
-	hook := s.onCode
-	s.mu.Unlock()
-
-	s.logf("device code %s issued, valid for %s", c.user, s.opts.CodeLifetime)
-	switch c.state {
-	case codeDenied:
-		s.logf("device code %s denied (auto-deny)", c.user)
-	case codeApproved:
-		s.logf("device code %s authorized by %s (auto-approve)", c.user, c.login)
-	}
-	// Synchronous, so that the hook has seen the code before the client has.
-	if hook != nil {
-		hook(c.user)
-	}
+	s.devices.Issue(c, fmt.Sprintf("issued, valid for %s", s.opts.CodeLifetime))
 	oauthReply(w, r, http.StatusOK, map[string]any{
-		"device_code":      c.device,
-		"user_code":        c.user,
+		"device_code":      c.Device,
+		"user_code":        c.User,
 		"verification_uri": s.URL + "/login/device",
-		"expires_in":       seconds(s.opts.CodeLifetime),
-		"interval":         c.interval,
+		"expires_in":       standin.Seconds(s.opts.CodeLifetime),
+		"interval":         c.Interval,
 	})
 }
 
@@ -139,14 +91,9 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, "incorrect_client_credentials", nil)
 		return
 	}
-	switch r.FormValue("grant_type") {
-	case grantDeviceCode:
-		s.redeemDeviceCode(w, r)
-	case grantRefresh:
-		s.refresh(w, r)
-	default:
+	standin.ByGrant(w, r, s.redeemDeviceCode, s.refresh, func(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, "unsupported_grant_type", nil)
-	}
+	})
 }
 
 func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request) {
@@ -156,45 +103,45 @@ func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opts.Now()
 	s.mu.Lock()
-	c := s.codes[r.FormValue("device_code")]
+	c := s.devices.CodeLocked(r.FormValue("device_code"))
 	var (
 		errCode string
 		extra   map[string]any
 		reply   map[string]any
 	)
 	switch {
-	case c == nil || c.state == codeRedeemed:
+	case c == nil || c.State == standin.CodeUsed:
 		errCode = "incorrect_device_code"
-	case !now.Before(c.expires):
+	case !now.Before(c.Expires):
 		errCode = "expired_token"
-	case now.Sub(c.lastPoll) < time.Duration(c.interval)*time.Second-pollJitter:
-		c.interval += 5
-		errCode, extra = "slow_down", map[string]any{"interval": c.interval}
+	case now.Sub(c.LastPoll) < time.Duration(c.Interval)*time.Second-pollJitter:
+		c.Interval += 5
+		errCode, extra = "slow_down", map[string]any{"interval": c.Interval}
 	case s.slowDownsSent < s.opts.SlowDownPolls:
 		s.slowDownsSent++
-		c.interval += 5
-		errCode, extra = "slow_down", map[string]any{"interval": c.interval}
-	case c.state == codeDenied:
+		c.Interval += 5
+		errCode, extra = "slow_down", map[string]any{"interval": c.Interval}
+	case c.State == standin.CodeDenied:
 		errCode = "access_denied"
-	case c.state == codePending:
+	case c.State == standin.CodePending:
 		errCode = "authorization_pending"
 	default:
-		c.state = codeRedeemed
-		reply = s.issueLocked(c.login, now)
+		c.State = standin.CodeUsed
+		reply = s.issueLocked(c.Approver.login, now)
 	}
 	if c != nil {
-		c.lastPoll = now
+		c.LastPoll = now
 	}
 	s.mu.Unlock()
 
 	if errCode != "" {
 		if errCode == "slow_down" {
-			s.logf("device code %s polled too fast: slow_down, interval now %ds", c.user, c.interval)
+			s.logf("device code %s polled too fast: slow_down, interval now %ds", c.User, c.Interval)
 		}
 		s.oauthError(w, r, errCode, extra)
 		return
 	}
-	s.logf("device code %s redeemed: access token issued for %s", c.user, c.login)
+	s.logf("device code %s redeemed: access token issued for %s", c.User, c.Approver.login)
 	oauthReply(w, r, http.StatusOK, reply)
 }
 
@@ -224,18 +171,19 @@ func (s *Server) issueLocked(login string, now time.Time) map[string]any {
 	if s.opts.NoTokenExpiry {
 		return reply
 	}
-	access.expires = now.Add(s.tokenLifetime)
+	lifetime := s.devices.TokenLifetimeLocked()
+	access.expires = now.Add(lifetime)
 	refresh := &token{login: login, refresh: true, expires: now.Add(refreshTokenLifetime), access: access}
-	reply["expires_in"] = seconds(s.tokenLifetime)
+	reply["expires_in"] = standin.Seconds(lifetime)
 	reply["refresh_token"] = s.mintLocked("ghr_", refresh)
-	reply["refresh_token_expires_in"] = seconds(refreshTokenLifetime)
+	reply["refresh_token_expires_in"] = standin.Seconds(refreshTokenLifetime)
 	return reply
 }
 
 func (s *Server) mintLocked(prefix string, t *token) string {
-	v := prefix + randomString(alphanumerics, 36)
+	v := prefix + standin.RandomString(alphanumerics, 36)
 	s.tokens[v] = t
-	s.issued = append(s.issued, v)
+	s.devices.MintedLocked(v)
 	return v
 }
 
@@ -252,7 +200,7 @@ func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, code string,
 // GitHub does.
 func oauthReply(w http.ResponseWriter, r *http.Request, status int, fields map[string]any) {
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
-		writeJSON(w, status, fields)
+		standin.WriteJSON(w, status, fields)
 		return
 	}
 	v := url.Values{}
@@ -264,85 +212,6 @@ func oauthReply(w http.ResponseWriter, r *http.Request, status int, fields map[s
 	w.Write([]byte(v.Encode()))
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// seconds rounds up, so that a sub-second lifetime set by a test is not
-// sent as 0, which clients read as "never expires".
-func seconds(d time.Duration) int64 {
-	return int64(math.Ceil(d.Seconds()))
-}
-
-// AutoApprove makes every device code issued from now on authorized as
-// login at once, as if the person typed it in immediately; the client's
-// first poll after the interval succeeds. login becomes a user if it was
-// not one. "" turns auto-approval off. It turns AutoDeny off.
-func (s *Server) AutoApprove(login string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if login != "" {
-		s.accountLocked(login).user = true
-		s.autoDeny = false
-	}
-	s.autoApprove = login
-}
-
-// AutoDeny makes every device code issued from now on refused by the
-// person. Turning it on turns AutoApprove off.
-func (s *Server) AutoDeny(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.autoDeny = on
-	if on {
-		s.autoApprove = ""
-	}
-}
-
-// Approve authorizes a pending device code as login, as the person would on
-// the /login/device page. The code's case and dash do not matter.
-func (s *Server) Approve(userCode, login string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	user := s.userLocked(login)
-	if user == nil {
-		return fmt.Errorf("githubtest: no user %q (add it with AddUser)", login)
-	}
-	c, err := s.pendingCodeLocked(userCode)
-	if err != nil {
-		return err
-	}
-	c.state, c.login = codeApproved, user.login
-	s.logf("device code %s authorized by %s", c.user, user.login)
-	return nil
-}
-
-// Deny refuses a pending device code, as the person pressing Cancel would.
-func (s *Server) Deny(userCode string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.pendingCodeLocked(userCode)
-	if err != nil {
-		return err
-	}
-	c.state = codeDenied
-	s.logf("device code %s denied", c.user)
-	return nil
-}
-
-func (s *Server) pendingCodeLocked(userCode string) (*deviceCode, error) {
-	c := s.userCodes[normalizeUserCode(userCode)]
-	if c == nil {
-		return nil, fmt.Errorf("githubtest: no device code %q was issued", userCode)
-	}
-	if !c.pending(s.opts.Now()) {
-		return nil, fmt.Errorf("githubtest: device code %s is no longer pending (authorized, denied or expired)", c.user)
-	}
-	return c, nil
-}
-
 // normalizeUserCode accepts "wdjbmjht", "WDJB MJHT" and "WDJB-MJHT" alike.
 func normalizeUserCode(code string) string {
 	code = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
@@ -350,30 +219,6 @@ func normalizeUserCode(code string) string {
 		code = code[:4] + "-" + code[4:]
 	}
 	return code
-}
-
-// PendingCodes returns the user codes not yet authorized, denied or
-// expired, oldest first.
-func (s *Server) PendingCodes() []string {
-	now := s.opts.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, c := range s.codeOrder {
-		if c.pending(now) {
-			out = append(out, c.user)
-		}
-	}
-	return out
-}
-
-// OnDeviceCode sets a hook called with each user code as it is issued,
-// before the client receives it, on the request's goroutine: a hook that
-// blocks delays the answer. nil removes it.
-func (s *Server) OnDeviceCode(f func(userCode string)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.onCode = f
 }
 
 // SignIn makes login a user and mints an access token for it, as the
@@ -393,33 +238,10 @@ func (s *Server) SignIn(login string) (accessToken string, err error) {
 	return reply["access_token"].(string), nil
 }
 
-// DeviceCodesIssued returns how many device codes have been issued.
-func (s *Server) DeviceCodesIssued() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.codeOrder)
-}
-
 // IssuedDeviceCodes returns every device code ever issued (the secret
 // the client polls with, not the user code people type), oldest first,
 // so that tests can look for them where they must not be.
-func (s *Server) IssuedDeviceCodes() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, len(s.codeOrder))
-	for i, c := range s.codeOrder {
-		out[i] = c.device
-	}
-	return out
-}
-
-// IssuedTokens returns every access and refresh token ever issued, oldest
-// first, so that tests can look for them where they must not be.
-func (s *Server) IssuedTokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.issued...)
-}
+func (s *Server) IssuedDeviceCodes() []string { return s.devices.DeviceSecrets() }
 
 // Revoke kills one access or refresh token; unknown tokens are ignored.
 // Revoking an access token leaves its refresh token alive.
@@ -442,81 +264,22 @@ func (s *Server) RevokeAll() {
 	s.logf("all tokens revoked")
 }
 
-// SetTokenLifetime sets the lifetime of access tokens issued from now on.
-func (s *Server) SetTokenLifetime(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokenLifetime = d
-}
-
 const (
 	alphanumerics    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ" // no vowels, so no words (RFC 8628 §6.1)
 )
-
-// randomString uses math/rand/v2's global generator: ChaCha8 seeded from
-// the operating system, unpredictable enough for a stand-in's tokens.
-func randomString(alphabet string, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[rand.IntN(len(alphabet))]
-	}
-	return string(b)
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rand.Uint32())
-	}
-	return b
-}
 
 var devicePage = template.Must(template.New("device").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Device Activation</title></head>
 <body>
 <h1>Device Activation</h1>
 {{if .Message}}<p id="message">{{.Message}}</p>{{end}}
-{{if not .Done}}<form method="post" action="/login/device">
+{{if not .Done}}<form method="post" action="{{.Action}}">
 <p>Enter the code displayed on your device to authorize <strong>{{.App}}</strong>.</p>
 <p><label>Code <input name="user_code" value="{{.Code}}" placeholder="XXXX-XXXX" autocomplete="off" autofocus></label></p>
-<p><label>Signed in as <input name="login" value="{{.Login}}" placeholder="login"></label></p>
+<p><label>Signed in as <input name="login" value="{{.Name}}" placeholder="login"></label></p>
 <p><button name="action" value="authorize">Authorize {{.App}}</button>
 <button name="action" value="cancel">Cancel</button></p>
 </form>{{end}}
 </body></html>
 `))
-
-type devicePageData struct {
-	App, Code, Login, Message string
-	Done                      bool
-}
-
-func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
-	s.renderDevicePage(w, http.StatusOK, devicePageData{Code: r.FormValue("user_code")})
-}
-
-// handleDeviceForm is the person pressing Authorize or Cancel.
-func (s *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request) {
-	d := devicePageData{Code: r.FormValue("user_code"), Login: r.FormValue("login")}
-	var err error
-	if r.FormValue("action") == "cancel" {
-		if err = s.Deny(d.Code); err == nil {
-			d.Message, d.Done = "Authorization cancelled. You can close this window.", true
-		}
-	} else if err = s.Approve(d.Code, d.Login); err == nil {
-		d.Message, d.Done = "Congratulations, you're all set! Your device is now connected to "+s.opts.AppSlug+".", true
-	}
-	status := http.StatusOK
-	if err != nil {
-		d.Message, status = strings.TrimPrefix(err.Error(), "githubtest: "), http.StatusUnprocessableEntity
-	}
-	s.renderDevicePage(w, status, d)
-}
-
-func (s *Server) renderDevicePage(w http.ResponseWriter, status int, d devicePageData) {
-	d.App = s.opts.AppSlug
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	devicePage.Execute(w, d)
-}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // What a person may do with a repository, as GitHub's REST API names it.
@@ -172,7 +174,7 @@ func (s *Server) handleRepo(w http.ResponseWriter, r *http.Request) {
 	if rp == nil || !rp.public && (login == "" || !s.reachableLocked(login, rp)) {
 		s.mu.Unlock()
 		s.logf("GET /repos/%s by %s: 404 (no such repository, or the token cannot see it)", key, login)
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository"})
 		return
 	}
 	perm := s.permLocked(login, rp)
@@ -201,5 +203,5 @@ func (s *Server) handleRepo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	standin.WriteJSON(w, http.StatusOK, body)
 }

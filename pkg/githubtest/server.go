@@ -9,12 +9,8 @@
 package githubtest
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -52,35 +48,35 @@ type Options struct {
 }
 
 // Server is a running stand-in for one GitHub host.
+//
+// Besides its own methods it has those a test steers the device flow with:
+// AutoApprove, AutoDeny, Approve, Deny, PendingCodes, OnDeviceCode,
+// DeviceCodesIssued, IssuedTokens and SetTokenLifetime.
 type Server struct {
 	URL string // "http://127.0.0.1:PORT", no trailing slash
 
+	controls
+
 	opts       Options
-	httpServer *httptest.Server
+	host       *standin.Host
+	devices    *standin.Devices[*account]
+	devicePage *standin.DevicePage
 	mux        *http.ServeMux
-	root       string   // temporary directory: repositories and git's HOME
 	backend    []string // command serving git smart HTTP; nil means `git http-backend`
 
-	logMu sync.Mutex
-
 	mu            sync.Mutex
-	tokenLifetime time.Duration
 	nextID        int64
 	accounts      map[string]*account // by lower-case login
 	repos         map[string]*repo    // by lower-case "owner/name"
 	installations []*installation
-	codes         map[string]*deviceCode // by device code
-	userCodes     map[string]*deviceCode // by user code
-	codeOrder     []*deviceCode
 	tokens        map[string]*token
-	issued        []string
-	autoApprove   string
-	autoDeny      bool
-	onCode        func(userCode string)
-	intercept     func(w http.ResponseWriter, r *http.Request) bool
-	requests      map[string]int
 	slowDownsSent int
 }
+
+type (
+	controls   = standin.Controls[*account]
+	deviceCode = standin.DeviceCode[*account]
+)
 
 type account struct {
 	login string
@@ -121,40 +117,55 @@ func Start(opts Options) (*Server, error) {
 	if opts.AppSlug == "" {
 		opts.AppSlug = "ghapp-stand-in"
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = 5
-	}
-	if opts.CodeLifetime <= 0 {
-		opts.CodeLifetime = 15 * time.Minute
-	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = 8 * time.Hour
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	ln, root, err := standin.Listen("githubtest", opts.Addr)
+	standin.DefaultTiming(&opts.Interval, &opts.CodeLifetime, &opts.TokenLifetime, &opts.Now, 15*time.Minute, 8*time.Hour)
+	host, err := standin.Open("githubtest", opts.Addr, "[github] ", opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		opts:          opts,
-		root:          root,
-		tokenLifetime: opts.TokenLifetime,
-		nextID:        1000,
-		accounts:      map[string]*account{},
-		repos:         map[string]*repo{},
-		codes:         map[string]*deviceCode{},
-		userCodes:     map[string]*deviceCode{},
-		tokens:        map[string]*token{},
-		requests:      map[string]int{},
+		URL:      "http://" + host.Addr, // before serving: handlers read it
+		opts:     opts,
+		host:     host,
+		nextID:   1000,
+		accounts: map[string]*account{},
+		repos:    map[string]*repo{},
+		tokens:   map[string]*token{},
 	}
-	s.URL = "http://" + ln.Addr().String() // before serving: handlers read it
+	s.devices, s.controls = standin.NewDevices(standin.DeviceRules[*account]{
+		Pkg:           "githubtest",
+		Mu:            &s.mu,
+		Now:           opts.Now,
+		Logf:          s.logf,
+		TokenLifetime: opts.TokenLifetime,
+		NewUserCode: func() string {
+			return standin.RandomString(userCodeAlphabet, 4) + "-" + standin.RandomString(userCodeAlphabet, 4)
+		},
+		NormalizeUserCode: normalizeUserCode,
+		User: func(login string) (*account, bool) {
+			a := s.userLocked(login)
+			return a, a != nil
+		},
+		MakeUser: func(login string) *account {
+			a := s.accountLocked(login)
+			a.user = true
+			return a
+		},
+		UserName: func(a *account) string { return a.login },
+	})
+	s.devicePage = &standin.DevicePage{
+		Template:   devicePage,
+		App:        opts.AppSlug,
+		Action:     "/login/device",
+		NameField:  "login",
+		DenyAction: "cancel",
+		Approved:   "Congratulations, you're all set! Your device is now connected to " + opts.AppSlug + ".",
+		Denied:     "Authorization cancelled. You can close this window.",
+		Pkg:        "githubtest",
+		FormValue:  (*http.Request).FormValue,
+		Person:     s,
+	}
 	s.routes()
-	s.httpServer = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.httpServer.Listener.Close()
-	s.httpServer.Listener = ln
-	s.httpServer.Start()
+	host.Serve(s.mux, func(r *http.Request) string { return r.URL.Path })
 	return s, nil
 }
 
@@ -162,38 +173,24 @@ func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /login/device/code", s.handleDeviceCode)
 	s.mux.HandleFunc("POST /login/oauth/access_token", s.handleAccessToken)
-	s.mux.HandleFunc("GET /login/device", s.handleDevicePage)
-	s.mux.HandleFunc("POST /login/device", s.handleDeviceForm)
-	s.mux.HandleFunc("GET /api/v3/user", s.handleUser)
-	s.mux.HandleFunc("GET /api/v3/user/installations", s.handleInstallations)
-	s.mux.HandleFunc("GET /api/v3/user/installations/{id}/repositories", s.handleInstallationRepos)
+	s.mux.HandleFunc("GET /login/device", s.devicePage.Show)
+	s.mux.HandleFunc("POST /login/device", s.devicePage.Submit)
+	s.mux.HandleFunc("GET /api/v3/user", s.signedIn(s.handleUser))
+	s.mux.HandleFunc("GET /api/v3/user/installations", s.signedIn(s.handleInstallations))
+	s.mux.HandleFunc("GET /api/v3/user/installations/{id}/repositories", s.signedIn(s.handleInstallationRepos))
 	s.mux.HandleFunc("GET /api/v3/repos/{owner}/{repo}", s.handleRepo)
 	s.mux.HandleFunc("POST /api/v3/credentials/revoke", s.handleRevoke)
 	s.mux.HandleFunc("GET /{owner}/{repo}/info/refs", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-upload-pack", s.handleGit)
 	s.mux.HandleFunc("POST /{owner}/{repo}/git-receive-pack", s.handleGit)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 	})
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests[r.URL.Path]++
-	f := s.intercept
-	s.mu.Unlock()
-	if f != nil && f(w, r) {
-		return
-	}
-	s.mux.ServeHTTP(w, r)
 }
 
 // Close stops serving, waits for requests in flight, and removes the
 // server's temporary directory.
-func (s *Server) Close() {
-	s.httpServer.Close()
-	os.RemoveAll(s.root)
-}
+func (s *Server) Close() { s.host.Close() }
 
 // ClientID returns the client ID the server accepts.
 func (s *Server) ClientID() string { return s.opts.ClientID }
@@ -311,37 +308,13 @@ func (in *installation) covers(key string, r *repo) bool {
 // Intercept makes f see every request before normal handling; if f returns
 // true it has answered the request and normal handling is skipped. nil
 // removes the interceptor.
-func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intercept = f
-}
+func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) { s.host.Intercept(f) }
 
 // Requests returns how many requests have hit path (e.g.
 // "/login/device/code"), intercepted ones included.
-func (s *Server) Requests(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[path]
-}
+func (s *Server) Requests(path string) int { return s.host.Requests(path) }
 
 // logf writes one line to Options.Log. Callers must never pass a token.
-func (s *Server) logf(format string, args ...any) {
-	if s.opts.Log == nil {
-		return
-	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintf(s.opts.Log, "[github] "+format+"\n", args...)
-}
+func (s *Server) logf(format string, args ...any) { s.host.Logf(format, args...) }
 
-func (s *Server) logWriter() io.Writer {
-	if s.opts.Log == nil {
-		return io.Discard
-	}
-	return s.opts.Log
-}
-
-func (s *Server) repoDir(key string) string {
-	return filepath.Join(s.root, "repos", filepath.FromSlash(key)+".git")
-}
+func (s *Server) repoDir(key string) string { return s.host.RepoDir(key) }

@@ -54,24 +54,14 @@ func (c *Client) User(ctx context.Context) (User, error) {
 // *StatusError.
 func (c *Client) Get(ctx context.Context, path string, v any) error {
 	target := c.Base + "/api/v4" + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	resp, err := githubapi.Get(ctx, c.HTTP, c.Base, target, c.Token, "application/json")
 	if err != nil {
-		return errors.New(safetext.Line(err.Error()))
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := githubapi.NoRedirects(c.HTTP).Do(req)
-	if err != nil {
-		return githubapi.Unreachable(c.Base, err)
+		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(http.MaxBytesReader(nil, resp.Body, githubapi.MaxBody))
-	var mb *http.MaxBytesError
-	switch {
-	case errors.As(err, &mb):
-		return fmt.Errorf("%s answered with more than %d MiB; stopped reading", shown(target), githubapi.MaxBody>>20)
-	case err != nil:
-		return fmt.Errorf("reading %s: %v", shown(target), safetext.Line(err.Error()))
+	body, err := githubapi.ReadBody(resp, shown(target))
+	if err != nil {
+		return err
 	}
 	if rd := githubapi.Redirected(resp); rd != nil {
 		return rd

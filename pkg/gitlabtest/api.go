@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 const insufficientScopeDescription = "The request requires higher privileges than provided by the access token."
@@ -26,7 +28,7 @@ func (s *Server) apiCaller(w http.ResponseWriter, r *http.Request) (g *grant, ok
 	s.mu.Unlock()
 	if !ok {
 		s.logf("%s %s: 401 (invalid, expired or revoked token)", r.Method, r.URL.EscapedPath())
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+		standin.WriteJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
 		return nil, false
 	}
 	return g, true
@@ -44,7 +46,7 @@ func (s *Server) scopeOK(w http.ResponseWriter, r *http.Request, g *grant, scope
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(
 		`Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", error_description=%q, scope=%q`,
 		insufficientScopeDescription, want))
-	writeJSON(w, http.StatusForbidden, map[string]any{
+	standin.WriteJSON(w, http.StatusForbidden, map[string]any{
 		"error":             "insufficient_scope",
 		"error_description": insufficientScopeDescription,
 		"scope":             want,
@@ -65,13 +67,13 @@ func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g == nil {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+		standin.WriteJSON(w, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
 		return
 	}
 	if !s.scopeOK(w, r, g, "read_user", "read_api", "api") {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.userJSON(g.user))
+	standin.WriteJSON(w, http.StatusOK, s.userJSON(g.user))
 }
 
 func (s *Server) userJSON(u *user) map[string]any {
@@ -104,25 +106,31 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request, caller *u
 			who = caller.username
 		}
 		s.logf("%s %s by %s: 404 (no such project, or not visible)", r.Method, r.URL.EscapedPath(), who)
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
 		return nil
 	}
 	return p
 }
 
-func (s *Server) handleProject(w http.ResponseWriter, r *http.Request) {
+// apiProject checks the request's token and scope and finds the project
+// it names, or answers as GitLab does and returns a nil project.
+func (s *Server) apiProject(w http.ResponseWriter, r *http.Request) (*grant, *project) {
 	g, ok := s.apiCaller(w, r)
 	if !ok || !s.scopeOK(w, r, g, "read_api", "api") {
-		return
+		return g, nil
 	}
-	p := s.lookupProject(w, r, g.caller())
+	return g, s.lookupProject(w, r, g.caller())
+}
+
+func (s *Server) handleProject(w http.ResponseWriter, r *http.Request) {
+	g, p := s.apiProject(w, r)
 	if p == nil {
 		return
 	}
 	s.mu.Lock()
 	body := s.projectJSONLocked(p, g.caller())
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	standin.WriteJSON(w, http.StatusOK, body)
 }
 
 // projectJSONLocked describes p as GitLab's single-project endpoint does;
@@ -164,17 +172,13 @@ func accessJSON(level int) any {
 // handleMember is GET /projects/:id/members/all/:user_id: the user's
 // level in effect, inherited memberships included.
 func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
-	g, ok := s.apiCaller(w, r)
-	if !ok || !s.scopeOK(w, r, g, "read_api", "api") {
-		return
-	}
-	p := s.lookupProject(w, r, g.caller())
+	_, p := s.apiProject(w, r)
 	if p == nil {
 		return
 	}
 	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "user_id is invalid"})
+		standin.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": "user_id is invalid"})
 		return
 	}
 	s.mu.Lock()
@@ -182,10 +186,10 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 	_, _, level := p.access(u)
 	s.mu.Unlock()
 	if level == 0 {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"message": "404 Not found"})
 		return
 	}
 	body := s.userJSON(u)
 	body["access_level"] = level
-	writeJSON(w, http.StatusOK, body)
+	standin.WriteJSON(w, http.StatusOK, body)
 }

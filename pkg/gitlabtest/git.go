@@ -129,9 +129,5 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, p *project, en
 		// http-backend allows receive-pack only to a named user.
 		env = append(env, "REMOTE_USER="+username)
 	}
-	s.gitBackend().Serve(w, r2, env...)
-}
-
-func (s *Server) gitBackend() standin.Backend {
-	return standin.Backend{Root: s.root, Command: s.backend, Log: s.logWriter(), LogPrefix: "[gitlab] git http-backend: "}
+	s.host.Backend(s.backend).Serve(w, r2, env...)
 }

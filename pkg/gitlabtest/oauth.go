@@ -2,17 +2,16 @@ package gitlabtest
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // TokenPrefix starts every access and refresh token the server issues,
@@ -20,8 +19,8 @@ import (
 const TokenPrefix = "gloas-"
 
 const (
-	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
-	grantRefresh    = "refresh_token"
+	grantDeviceCode = standin.GrantDeviceCode
+	grantRefresh    = standin.GrantRefresh
 
 	// pollJitter is how much sooner than the interval a poll may come
 	// without earning slow_down: timers and networks are not exact.
@@ -53,28 +52,6 @@ var knownScopes = map[string]bool{
 
 // defaultScope is what GitLab grants when a client asks for none.
 const defaultScope = "api"
-
-type codeState int
-
-const (
-	codePending codeState = iota
-	codeApproved
-	codeDenied
-	codeGone // redeemed, or reported expired or denied: doorkeeper has deleted it
-)
-
-type deviceCode struct {
-	device, user string
-	scopes       []string
-	expires      time.Time
-	lastPoll     time.Time // zero until the first poll that was not too fast
-	state        codeState
-	approver     *user
-}
-
-func (c *deviceCode) pending(now time.Time) bool {
-	return c.state == codePending && now.Before(c.expires)
-}
 
 // grant is one doorkeeper access token record: the access token and its
 // refresh token live and die together.
@@ -140,44 +117,19 @@ func (s *Server) handleAuthorizeDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.opts.Now()
-	s.mu.Lock()
 	c := &deviceCode{
-		device:  hex.EncodeToString(randomBytes(32)),
-		scopes:  scopes,
-		expires: now.Add(s.opts.CodeLifetime),
+		Device:  hex.EncodeToString(standin.RandomBytes(32)),
+		Scopes:  scopes,
+		Expires: now.Add(s.opts.CodeLifetime),
 	}
-	for c.user == "" || s.userCodes[c.user] != nil {
-		c.user = randomString(userCodeAlphabet, 8)
-	}
-	s.codes[c.device], s.userCodes[c.user] = c, c
-	s.codeOrder = append(s.codeOrder, c)
-	switch {
-	case s.autoDeny:
-		c.state = codeDenied
-	case s.autoApprove != "":
-		c.state, c.approver = codeApproved, s.userLocked(s.autoApprove)
-	}
-	hook := s.onCode
-	s.mu.Unlock()
-
-	s.logf("device code %s issued for scopes %s, valid for %s", c.user, strings.Join(scopes, " "), s.opts.CodeLifetime)
-	switch c.state {
-	case codeDenied:
-		s.logf("device code %s denied (auto-deny)", c.user)
-	case codeApproved:
-		s.logf("device code %s authorized by %s (auto-approve)", c.user, c.approver.username)
-	}
-	// Synchronous, so that the hook has seen the code before the client has.
-	if hook != nil {
-		hook(c.user)
-	}
+	s.devices.Issue(c, fmt.Sprintf("issued for scopes %s, valid for %s", strings.Join(scopes, " "), s.opts.CodeLifetime))
 	verify := s.URL + "/oauth/device"
 	writeOAuth(w, http.StatusOK, map[string]any{
-		"device_code":               c.device,
-		"user_code":                 c.user,
+		"device_code":               c.Device,
+		"user_code":                 c.User,
 		"verification_uri":          verify,
-		"verification_uri_complete": verify + "?user_code=" + url.QueryEscape(c.user),
-		"expires_in":                seconds(s.opts.CodeLifetime),
+		"verification_uri_complete": verify + "?user_code=" + url.QueryEscape(c.User),
+		"expires_in":                standin.Seconds(s.opts.CodeLifetime),
 		"interval":                  s.opts.Interval,
 	})
 }
@@ -196,16 +148,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, "invalid_client")
 		return
 	}
-	switch r.FormValue("grant_type") {
-	case grantDeviceCode:
-		s.redeemDeviceCode(w, r)
-	case grantRefresh:
-		s.refresh(w, r)
-	case "":
-		s.tokenError(w, "invalid_request")
-	default:
-		s.tokenError(w, "unsupported_grant_type")
-	}
+	standin.ByGrant(w, r, s.redeemDeviceCode, s.refresh, func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("grant_type") == "" {
+			s.tokenError(w, "invalid_request")
+		} else {
+			s.tokenError(w, "unsupported_grant_type")
+		}
+	})
 }
 
 // redeemDeviceCode follows doorkeeper's device grant: an expired code is
@@ -215,40 +164,40 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	s.mu.Lock()
-	c := s.codes[r.FormValue("device_code")]
+	c := s.devices.CodeLocked(r.FormValue("device_code"))
 	var (
 		errCode string
 		reply   map[string]any
 	)
 	switch {
-	case c == nil || c.state == codeGone:
+	case c == nil || c.State == standin.CodeUsed:
 		errCode = "invalid_grant"
-	case !now.Before(c.expires):
-		errCode, c.state = "expired_token", codeGone
-	case !c.lastPoll.IsZero() && now.Sub(c.lastPoll) < time.Duration(s.opts.Interval)*time.Second-pollJitter:
+	case !now.Before(c.Expires):
+		errCode, c.State = "expired_token", standin.CodeUsed
+	case !c.LastPoll.IsZero() && now.Sub(c.LastPoll) < time.Duration(s.opts.Interval)*time.Second-pollJitter:
 		errCode = "slow_down"
-	case c.state == codeDenied:
-		errCode, c.state = "access_denied", codeGone
-	case c.state == codePending:
+	case c.State == standin.CodeDenied:
+		errCode, c.State = "access_denied", standin.CodeUsed
+	case c.State == standin.CodePending:
 		errCode = "authorization_pending"
 	default:
-		c.state = codeGone
-		reply = s.issueLocked(c.approver, c.scopes, now)
+		c.State = standin.CodeUsed
+		reply = s.issueLocked(c.Approver, c.Scopes, now)
 	}
 	if c != nil && errCode != "slow_down" {
-		c.lastPoll = now
+		c.LastPoll = now
 	}
 	s.mu.Unlock()
 
 	switch errCode {
 	case "":
-		s.logf("device code %s redeemed: access token issued for %s", c.user, c.approver.username)
+		s.logf("device code %s redeemed: access token issued for %s", c.User, c.Approver.username)
 		writeOAuth(w, http.StatusOK, reply)
 		return
 	case "slow_down":
-		s.logf("device code %s polled too fast: slow_down", c.user)
+		s.logf("device code %s polled too fast: slow_down", c.User)
 	case "expired_token", "access_denied":
-		s.logf("device code %s: %s", c.user, errCode)
+		s.logf("device code %s: %s", c.User, errCode)
 	}
 	s.tokenError(w, errCode)
 }
@@ -256,19 +205,20 @@ func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request) {
 // issueLocked mints an access token and its refresh token for u and
 // returns the token endpoint's answer.
 func (s *Server) issueLocked(u *user, scopes []string, now time.Time) map[string]any {
+	lifetime := s.devices.TokenLifetimeLocked()
 	g := &grant{
 		access:  s.mintLocked(),
 		refresh: s.mintLocked(),
 		user:    u,
 		scopes:  scopes,
 		created: now,
-		expires: now.Add(s.tokenLifetime),
+		expires: now.Add(lifetime),
 	}
 	s.byAccess[g.access], s.byRefresh[g.refresh] = g, g
 	return map[string]any{
 		"access_token":  g.access,
 		"token_type":    "Bearer",
-		"expires_in":    seconds(s.tokenLifetime),
+		"expires_in":    standin.Seconds(lifetime),
 		"refresh_token": g.refresh,
 		"scope":         strings.Join(scopes, " "),
 		"created_at":    now.Unix(),
@@ -276,8 +226,8 @@ func (s *Server) issueLocked(u *user, scopes []string, now time.Time) map[string
 }
 
 func (s *Server) mintLocked() string {
-	v := TokenPrefix + hex.EncodeToString(randomBytes(32))
-	s.issued = append(s.issued, v)
+	v := TokenPrefix + hex.EncodeToString(standin.RandomBytes(32))
+	s.devices.MintedLocked(v)
 	return v
 }
 
@@ -302,140 +252,11 @@ func (s *Server) oauthError(w http.ResponseWriter, code string, status int) {
 func writeOAuth(w http.ResponseWriter, status int, fields map[string]any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, status, fields)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// seconds rounds up, so that a sub-second lifetime set by a test is not
-// sent as 0, which clients read as "never expires".
-func seconds(d time.Duration) int64 {
-	return int64(math.Ceil(d.Seconds()))
-}
-
-// AutoApprove makes every device code issued from now on authorized as
-// username at once, as if the person confirmed it immediately; the
-// client's first poll succeeds. username becomes a user if it was not one.
-// "" turns auto-approval off. It turns AutoDeny off.
-func (s *Server) AutoApprove(username string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if username != "" {
-		if _, err := s.addUserLocked(username); err != nil {
-			panic(err)
-		}
-		s.autoDeny = false
-	}
-	s.autoApprove = username
-}
-
-// AutoDeny makes every device code issued from now on refused by the
-// person. Turning it on turns AutoApprove off.
-func (s *Server) AutoDeny(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.autoDeny = on
-	if on {
-		s.autoApprove = ""
-	}
-}
-
-// Approve authorizes a pending device code as username, as the person
-// would on the /oauth/device page. The code's case and spaces do not
-// matter.
-func (s *Server) Approve(userCode, username string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userLocked(username)
-	if u == nil {
-		return fmt.Errorf("gitlabtest: no user %q (add it with AddUser)", username)
-	}
-	c, err := s.pendingCodeLocked(userCode)
-	if err != nil {
-		return err
-	}
-	c.state, c.approver = codeApproved, u
-	s.logf("device code %s authorized by %s", c.user, u.username)
-	return nil
-}
-
-// Deny refuses a pending device code; the client's next poll gets
-// access_denied.
-func (s *Server) Deny(userCode string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.pendingCodeLocked(userCode)
-	if err != nil {
-		return err
-	}
-	c.state = codeDenied
-	s.logf("device code %s denied", c.user)
-	return nil
-}
-
-func (s *Server) pendingCodeLocked(userCode string) (*deviceCode, error) {
-	c := s.userCodes[normalizeUserCode(userCode)]
-	if c == nil {
-		return nil, fmt.Errorf("gitlabtest: no device code %q was issued", userCode)
-	}
-	if !c.pending(s.opts.Now()) {
-		return nil, fmt.Errorf("gitlabtest: device code %s is no longer pending (authorized, denied or expired)", c.user)
-	}
-	return c, nil
+	standin.WriteJSON(w, status, fields)
 }
 
 func normalizeUserCode(code string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
-}
-
-// PendingCodes returns the user codes not yet authorized, denied or
-// expired, oldest first.
-func (s *Server) PendingCodes() []string {
-	now := s.opts.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, c := range s.codeOrder {
-		if c.pending(now) {
-			out = append(out, c.user)
-		}
-	}
-	return out
-}
-
-// OnDeviceCode sets a hook called with each user code as it is issued,
-// before the client receives it, on the request's goroutine: a hook that
-// blocks delays the answer. nil removes it.
-func (s *Server) OnDeviceCode(f func(userCode string)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.onCode = f
-}
-
-// DeviceCodesIssued returns how many device codes have been issued.
-func (s *Server) DeviceCodesIssued() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.codeOrder)
-}
-
-// IssuedTokens returns every access and refresh token ever issued, oldest
-// first, so that tests can look for them where they must not be.
-func (s *Server) IssuedTokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.issued...)
-}
-
-// SetTokenLifetime sets the lifetime of access tokens issued from now on.
-func (s *Server) SetTokenLifetime(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokenLifetime = d
 }
 
 var tokenLike = regexp.MustCompile(regexp.QuoteMeta(TokenPrefix) + `[^\s"]*`)
@@ -450,24 +271,6 @@ func logSafe(s string) string {
 // userCodeAlphabet is doorkeeper's: a random number written in base 36.
 const userCodeAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-// randomString uses math/rand/v2's global generator: ChaCha8 seeded from
-// the operating system, unpredictable enough for a stand-in's tokens.
-func randomString(alphabet string, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[rand.IntN(len(alphabet))]
-	}
-	return string(b)
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rand.Uint32())
-	}
-	return b
-}
-
 var devicePage = template.Must(template.New("device").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Authorize device · GitLab</title></head>
 <body>
@@ -476,46 +279,12 @@ var devicePage = template.Must(template.New("device").Parse(`<!DOCTYPE html>
 {{if not .Done}}<form method="post" action="{{.Action}}">
 <p>Enter the code shown on your device to let <strong>{{.App}}</strong> use your account.</p>
 <p><label>User code <input name="user_code" value="{{.Code}}" placeholder="XXXXXXXX" autocomplete="off" autofocus></label></p>
-<p><label>Signed in as <input name="username" value="{{.Username}}" placeholder="username"></label></p>
+<p><label>Signed in as <input name="username" value="{{.Name}}" placeholder="username"></label></p>
 <p><button name="action" value="authorize">Authorize</button>
 <button name="action" value="deny">Deny</button></p>
 </form>{{end}}
 </body></html>
 `))
-
-type devicePageData struct {
-	App, Action, Code, Username, Message string
-	Done                                 bool
-}
-
-func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
-	s.renderDevicePage(w, http.StatusOK, devicePageData{Code: r.FormValue("user_code")})
-}
-
-// handleDeviceForm is the person pressing Authorize or Deny.
-func (s *Server) handleDeviceForm(w http.ResponseWriter, r *http.Request) {
-	d := devicePageData{Code: r.PostFormValue("user_code"), Username: r.PostFormValue("username")}
-	var err error
-	if r.PostFormValue("action") == "deny" {
-		if err = s.Deny(d.Code); err == nil {
-			d.Message, d.Done = "The device was denied access. You can close this window.", true
-		}
-	} else if err = s.Approve(d.Code, d.Username); err == nil {
-		d.Message, d.Done = "Device successfully authorized. You can close this window.", true
-	}
-	status := http.StatusOK
-	if err != nil {
-		d.Message, status = strings.TrimPrefix(err.Error(), "gitlabtest: "), http.StatusUnprocessableEntity
-	}
-	s.renderDevicePage(w, status, d)
-}
-
-func (s *Server) renderDevicePage(w http.ResponseWriter, status int, d devicePageData) {
-	d.App, d.Action = s.opts.AppName, s.base+"/oauth/device"
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	devicePage.Execute(w, d)
-}
 
 // SignIn makes username a user and mints an access token for it with
 // scopes (the application's when none are given), as the device grant

@@ -2,11 +2,7 @@ package gitlabtest
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-
-	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/standin"
 )
 
 // GitLab's access levels.
@@ -161,20 +157,7 @@ func (s *Server) AddProject(fullPath, visibility string) error {
 	if err != nil {
 		return err
 	}
-	dir := s.repoDir(key)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("gitlabtest: %v", err)
-	}
-	// Mkdir, not MkdirAll: it fails if the repository exists, even when
-	// two AddProject calls race.
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if os.IsExist(err) {
-			return fmt.Errorf("gitlabtest: project %s already exists", path)
-		}
-		return fmt.Errorf("gitlabtest: %v", err)
-	}
-	if err := standin.InitRepo("gitlabtest", s.root, dir, parts[len(parts)-1], "GitLab", "noreply@gitlab.example"); err != nil {
-		os.RemoveAll(dir)
+	if err := s.host.CreateRepo(key, "project "+path, parts[len(parts)-1], "GitLab", "noreply@gitlab.example"); err != nil {
 		return err
 	}
 
@@ -186,7 +169,7 @@ func (s *Server) AddProject(fullPath, visibility string) error {
 		p.owner = u
 		p.members[u] = Owner
 	} else if p.group, err = s.addGroupLocked(ns); err != nil {
-		os.RemoveAll(dir)
+		s.host.RemoveRepo(key)
 		return err
 	}
 	s.projects[key] = p

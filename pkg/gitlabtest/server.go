@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -64,36 +61,36 @@ type Options struct {
 }
 
 // Server is a running stand-in for one GitLab host.
+//
+// Besides its own methods it has those a test steers the device grant
+// with: AutoApprove, AutoDeny, Approve, Deny, PendingCodes, OnDeviceCode,
+// DeviceCodesIssued, IssuedTokens and SetTokenLifetime.
 type Server struct {
 	URL string // "http://127.0.0.1:PORT" plus the base path, no trailing slash
 
+	controls
+
 	opts       Options
 	base       string // cleaned Options.BasePath: "" or "/a/b"
-	httpServer *httptest.Server
+	host       *standin.Host
+	devices    *standin.Devices[*user]
+	devicePage *standin.DevicePage
 	mux        *http.ServeMux
-	root       string   // temporary directory: repositories and git's HOME
 	backend    []string // command serving git smart HTTP; nil means `git http-backend`
 
-	logMu sync.Mutex
-
-	mu            sync.Mutex
-	tokenLifetime time.Duration
-	nextID        int64
-	users         map[string]*user       // by lower-case username
-	groups        map[string]*group      // by lower-case full path
-	projects      map[string]*project    // by lower-case full path
-	codes         map[string]*deviceCode // by device code
-	userCodes     map[string]*deviceCode // by user code
-	codeOrder     []*deviceCode
-	byAccess      map[string]*grant
-	byRefresh     map[string]*grant
-	issued        []string
-	autoApprove   string
-	autoDeny      bool
-	onCode        func(userCode string)
-	intercept     func(w http.ResponseWriter, r *http.Request) bool
-	requests      map[string]int
+	mu        sync.Mutex
+	nextID    int64
+	users     map[string]*user    // by lower-case username
+	groups    map[string]*group   // by lower-case full path
+	projects  map[string]*project // by lower-case full path
+	byAccess  map[string]*grant
+	byRefresh map[string]*grant
 }
+
+type (
+	controls   = standin.Controls[*user]
+	deviceCode = standin.DeviceCode[*user]
+)
 
 // NewServer starts a server as Start does and panics if it cannot, like
 // httptest.NewServer.
@@ -142,43 +139,58 @@ func Start(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("gitlabtest: GitLab has no scope %q", sc)
 		}
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = 5
-	}
-	if opts.CodeLifetime <= 0 {
-		opts.CodeLifetime = 5 * time.Minute
-	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = 2 * time.Hour
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	ln, root, err := standin.Listen("gitlabtest", opts.Addr)
+	standin.DefaultTiming(&opts.Interval, &opts.CodeLifetime, &opts.TokenLifetime, &opts.Now, 5*time.Minute, 2*time.Hour)
+	host, err := standin.Open("gitlabtest", opts.Addr, "[gitlab] ", opts.Log)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		opts:          opts,
-		base:          base,
-		root:          root,
-		tokenLifetime: opts.TokenLifetime,
-		nextID:        1000,
-		users:         map[string]*user{},
-		groups:        map[string]*group{},
-		projects:      map[string]*project{},
-		codes:         map[string]*deviceCode{},
-		userCodes:     map[string]*deviceCode{},
-		byAccess:      map[string]*grant{},
-		byRefresh:     map[string]*grant{},
-		requests:      map[string]int{},
+		URL:       "http://" + host.Addr + base, // before serving: handlers read it
+		opts:      opts,
+		base:      base,
+		host:      host,
+		nextID:    1000,
+		users:     map[string]*user{},
+		groups:    map[string]*group{},
+		projects:  map[string]*project{},
+		byAccess:  map[string]*grant{},
+		byRefresh: map[string]*grant{},
 	}
-	s.URL = "http://" + ln.Addr().String() + base // before serving: handlers read it
+	s.devices, s.controls = standin.NewDevices(standin.DeviceRules[*user]{
+		Pkg:               "gitlabtest",
+		Mu:                &s.mu,
+		Now:               opts.Now,
+		Logf:              s.logf,
+		TokenLifetime:     opts.TokenLifetime,
+		NewUserCode:       func() string { return standin.RandomString(userCodeAlphabet, 8) },
+		NormalizeUserCode: normalizeUserCode,
+		User: func(username string) (*user, bool) {
+			u := s.userLocked(username)
+			return u, u != nil
+		},
+		MakeUser: func(username string) *user {
+			u, err := s.addUserLocked(username)
+			if err != nil {
+				panic(err)
+			}
+			return u
+		},
+		UserName: func(u *user) string { return u.username },
+	})
+	s.devicePage = &standin.DevicePage{
+		Template:   devicePage,
+		App:        opts.AppName,
+		Action:     base + "/oauth/device",
+		NameField:  "username",
+		DenyAction: "deny",
+		Approved:   "Device successfully authorized. You can close this window.",
+		Denied:     "The device was denied access. You can close this window.",
+		Pkg:        "gitlabtest",
+		FormValue:  (*http.Request).PostFormValue,
+		Person:     s,
+	}
 	s.routes()
-	s.httpServer = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.httpServer.Listener.Close()
-	s.httpServer.Listener = ln
-	s.httpServer.Start()
+	host.Serve(s.mux, func(r *http.Request) string { return r.URL.EscapedPath() })
 	return s, nil
 }
 
@@ -188,8 +200,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+b+"/oauth/authorize_device", s.handleAuthorizeDevice)
 	s.mux.HandleFunc("POST "+b+"/oauth/token", s.handleToken)
 	s.mux.HandleFunc("POST "+b+"/oauth/revoke", s.handleRevoke)
-	s.mux.HandleFunc("GET "+b+"/oauth/device", s.handleDevicePage)
-	s.mux.HandleFunc("POST "+b+"/oauth/device", s.handleDeviceForm)
+	s.mux.HandleFunc("GET "+b+"/oauth/device", s.devicePage.Show)
+	s.mux.HandleFunc("POST "+b+"/oauth/device", s.devicePage.Submit)
 	s.mux.HandleFunc("GET "+b+"/api/v4/user", s.handleUser)
 	s.mux.HandleFunc("GET "+b+"/api/v4/projects/{id}", s.handleProject)
 	s.mux.HandleFunc("GET "+b+"/api/v4/projects/{id}/members/all/{user_id}", s.handleMember)
@@ -204,7 +216,7 @@ func (s *Server) handleOther(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 	case strings.HasPrefix(rest, "api/"):
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
+		standin.WriteJSON(w, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
 		return
 	default:
 		if path, endpoint, ok := gitRequest(r, rest); ok {
@@ -215,23 +227,9 @@ func (s *Server) handleOther(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "Not Found", http.StatusNotFound)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests[r.URL.EscapedPath()]++
-	f := s.intercept
-	s.mu.Unlock()
-	if f != nil && f(w, r) {
-		return
-	}
-	s.mux.ServeHTTP(w, r)
-}
-
 // Close stops serving, waits for requests in flight, and removes the
 // server's temporary directory.
-func (s *Server) Close() {
-	s.httpServer.Close()
-	os.RemoveAll(s.root)
-}
+func (s *Server) Close() { s.host.Close() }
 
 // ClientID returns the application ID the server accepts.
 func (s *Server) ClientID() string { return s.opts.ClientID }
@@ -242,21 +240,13 @@ func (s *Server) BasePath() string { return s.base }
 // Intercept makes f see every request before normal handling; if f returns
 // true it has answered the request and normal handling is skipped. nil
 // removes the interceptor.
-func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.intercept = f
-}
+func (s *Server) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) { s.host.Intercept(f) }
 
 // Requests returns how many requests have hit path, base path included
 // (e.g. "/gitlab/oauth/token"), intercepted ones included. path is
 // compared as sent, so an encoded project path counts apart from an
 // unencoded one ("/api/v4/projects/acme%2Ftools").
-func (s *Server) Requests(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[path]
-}
+func (s *Server) Requests(path string) int { return s.host.Requests(path) }
 
 func (s *Server) newIDLocked() int64 {
 	s.nextID++
@@ -264,22 +254,6 @@ func (s *Server) newIDLocked() int64 {
 }
 
 // logf writes one line to Options.Log. Callers must never pass a token.
-func (s *Server) logf(format string, args ...any) {
-	if s.opts.Log == nil {
-		return
-	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintf(s.opts.Log, "[gitlab] "+format+"\n", args...)
-}
+func (s *Server) logf(format string, args ...any) { s.host.Logf(format, args...) }
 
-func (s *Server) logWriter() io.Writer {
-	if s.opts.Log == nil {
-		return io.Discard
-	}
-	return s.opts.Log
-}
-
-func (s *Server) repoDir(key string) string {
-	return filepath.Join(s.root, "repos", filepath.FromSlash(key)+".git")
-}
+func (s *Server) repoDir(key string) string { return s.host.RepoDir(key) }

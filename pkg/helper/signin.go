@@ -14,6 +14,7 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/githubapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/gitlabapi"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/prompt"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/safetext"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/internal/trace"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/origin"
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/reach"
@@ -282,20 +283,9 @@ func capExpiry(expiry, now time.Time) time.Time {
 
 // validLogin accepts what GitHub and GitLab allow in an account name,
 // with room for Enterprise's "user_shortcode" form: nothing that could
-// break a line, a key or a terminal. A loop, not a regexp: compiling one
-// at start-up would cost every cache hit.
+// break a line, a key or a terminal.
 func validLogin(login string) bool {
-	if login == "" || len(login) > 255 || login[0] == '.' || login[0] == '-' {
-		return false
-	}
-	for _, c := range []byte(login) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return login != "" && len(login) <= 255 && login[0] != '.' && login[0] != '-' && safetext.Name(login)
 }
 
 // Renew trades t's refresh token for a new token, for the memory daemon

@@ -299,6 +299,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// readOnly answers 405 to a request other than GET or HEAD and says
+// whether the request may go on.
+func (h *handler) readOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	h.fail(w, r, http.StatusMethodNotAllowed, "use GET")
+	return false
+}
+
 // hostButton is one Sign in button.
 type hostButton struct {
 	URL   string // what api/login gets
@@ -306,9 +317,7 @@ type hostButton struct {
 }
 
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.fail(w, r, http.StatusMethodNotAllowed, "use GET")
+	if !h.readOnly(w, r) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), backendWait)
@@ -346,9 +355,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "not found")
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.fail(w, r, http.StatusMethodNotAllowed, "use GET")
+	if !h.readOnly(w, r) {
 		return
 	}
 	b, err := assets.ReadFile(f.file)
@@ -361,9 +368,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.fail(w, r, http.StatusMethodNotAllowed, "use GET")
+	if !h.readOnly(w, r) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), backendWait)

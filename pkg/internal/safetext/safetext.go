@@ -103,3 +103,18 @@ func Safe(s string) bool {
 	}
 	return true
 }
+
+// Name reports whether s is made only of ASCII letters, digits, '-', '_'
+// and '.': a login or path segment that can break no line, key, path or
+// terminal. A loop, not a regexp: compiling one at start-up would cost
+// every cache hit.
+func Name(s string) bool {
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,6 +1,7 @@
 // Package standin holds what the GitHub and GitLab stand-ins (githubtest,
-// gitlabtest) share to the letter: bare repositories on disk and git
-// http-backend serving them.
+// gitlabtest) share: their HTTP plumbing and log, the device codes and
+// tokens they issue and the page where a person approves a code, bare
+// repositories on disk and git http-backend serving them.
 package standin
 
 import (
@@ -34,10 +35,10 @@ func GitEnv(root string) []string {
 	}
 }
 
-// InitRepo creates the bare repository dir with a first commit holding a
+// initRepo creates the bare repository dir with a first commit holding a
 // README titled name, by author <email>. It uses plumbing commands, so no
 // work tree is needed. Errors start with pkg.
-func InitRepo(pkg, root, dir, name, author, email string) error {
+func initRepo(pkg, root, dir, name, author, email string) error {
 	run := func(stdin string, args ...string) (string, error) {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir

@@ -238,6 +238,21 @@ func isHoldError(err error) bool {
 	return errors.As(err, &he)
 }
 
+// ask sends req as hold does and closes the connection once answered. An
+// error of the daemon or the connection goes through failed, which says
+// what the caller was doing; the others come as hold returns them.
+func (s *Store) ask(ctx context.Context, req Request, start bool, failed func(error) error) (Response, error) {
+	c, resp, err := s.hold(ctx, req, start)
+	if isHoldError(err) {
+		return Response{}, failed(err)
+	}
+	if err != nil {
+		return Response{}, err
+	}
+	c.Close()
+	return resp, nil
+}
+
 // hold sends req on a connection that stays open until the daemon
 // answers, however long that takes, or ctx ends, and returns the
 // connection with the answer; start says whether to start a daemon when
@@ -295,14 +310,12 @@ func (s *Store) hold(ctx context.Context, req Request, start bool) (net.Conn, Re
 // them, is an error matching store.ErrNoBackgroundSignIn; the flow's own
 // failure before it had a code is returned as its one line.
 func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store.SignIn, error) {
-	c, resp, err := s.hold(ctx, Request{Op: OpStartSignIn, SignIn: &req}, true)
-	if isHoldError(err) {
-		return store.SignIn{}, fmt.Errorf("cannot start a sign-in in the token daemon: %v", err)
-	}
+	resp, err := s.ask(ctx, Request{Op: OpStartSignIn, SignIn: &req}, true, func(err error) error {
+		return fmt.Errorf("cannot start a sign-in in the token daemon: %v", err)
+	})
 	if err != nil {
 		return store.SignIn{}, err
 	}
-	c.Close()
 	switch resp.Status {
 	case statusSignIns:
 		if len(resp.SignIns) == 1 {
@@ -324,17 +337,15 @@ func (s *Store) StartSignIn(ctx context.Context, req store.SignInRequest) (store
 // named account, nor the other way round. It never starts a daemon: with
 // none running, no sign-in is under way.
 func (s *Store) WaitSignIn(ctx context.Context, origin, login string) (store.Token, error) {
-	c, resp, err := s.hold(ctx, Request{Op: OpWaitSignIn, Origin: origin, Login: login}, false)
+	resp, err := s.ask(ctx, Request{Op: OpWaitSignIn, Origin: origin, Login: login}, false, func(err error) error {
+		return fmt.Errorf("cannot wait for the sign-in in the token daemon: %v", err)
+	})
 	if errors.Is(err, errNoDaemon) {
 		return store.Token{}, store.ErrNoSignIn
-	}
-	if isHoldError(err) {
-		return store.Token{}, fmt.Errorf("cannot wait for the sign-in in the token daemon: %v", err)
 	}
 	if err != nil {
 		return store.Token{}, err
 	}
-	c.Close()
 	switch resp.Status {
 	case statusOK:
 		if len(resp.Tokens) == 1 {
