@@ -625,6 +625,7 @@ var notInTroubleshooting = map[string]string{
 	"no token kept":                                          "store.ErrNotFound: a cache miss, never printed",
 	"error already reported":                                 "main.errSaid: the command's own line is already on stderr",
 	"a sign-in finished meanwhile":                           "store.ErrSignedIn: get looks again and answers, never printed",
+	"the tmpfs token store is not supported here":            "tmpfs on a system without it: Open refuses first, with its own line",
 	"access denied":                                          "deviceflow.ErrDenied: printed inside its longer message",
 	"device code expired":                                    "deviceflow.ErrExpired: printed inside its longer message",
 	"device flow disabled":                                   "deviceflow.ErrDisabled: printed inside its longer message",
