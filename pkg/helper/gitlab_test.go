@@ -33,7 +33,9 @@ func newGitLabRig(t *testing.T, basePath string, extra ...string) *glRig {
 	t.Helper()
 	testsupport.Isolate(t)
 	r := &glRig{st: &fakeStore{}}
-	r.srv = gitlabtest.NewServer(gitlabtest.Options{Interval: 1, BasePath: basePath})
+	clock := testsupport.NewClock()
+	clock.Set(time.Now())
+	r.srv = gitlabtest.NewServer(gitlabtest.Options{Interval: 1, BasePath: basePath, Now: clock.Now})
 	t.Cleanup(r.srv.Close)
 	r.srv.AutoApprove("ada")
 	gitSet(t, append([]string{
@@ -50,6 +52,8 @@ func newGitLabRig(t *testing.T, basePath string, extra ...string) *glRig {
 		Stdout: &r.stdout,
 		Stderr: &r.stderr,
 		Screen: func() *prompt.Screen { return prompt.Plain(&r.stderr) },
+		Now:    clock.Now,
+		Sleep:  func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil },
 	}
 	return r
 }

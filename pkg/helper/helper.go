@@ -43,8 +43,10 @@ type Helper struct {
 	// Screen returns where to show the device code; nil means the
 	// controlling terminal, else Stderr.
 	Screen func() *prompt.Screen
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Now is the clock; nil means time.Now. Sleep waits between polls
+	// of a sign-in on it; nil means the real wait.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // MaxTokenLife caps every token's life, whatever the server says: the

@@ -122,8 +122,8 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{t: t, clock: testsupport.NewClock(), stores: map[string]store.Store{}}
-	r.clock.Set(time.Now()) // the stand-in and x/oauth2 keep real time
-	r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, AppSlug: "octo-app"})
+	r.clock.Set(time.Now())
+	r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, AppSlug: "octo-app", Now: r.clock.Now})
 	t.Cleanup(r.srv.Close)
 	r.srv.AddUser("octocat")
 	r.srv.AddUser("hubot")
@@ -152,6 +152,8 @@ func newRig(t *testing.T) *rig {
 		Stderr: &r.stderr,
 		Screen: func() *prompt.Screen { return prompt.Plain(&r.stderr) },
 		Now:    r.clock.Now,
+		// The flow's waits move the clock the stand-in keeps too.
+		Sleep: func(_ context.Context, d time.Duration) error { r.clock.Advance(d); return nil },
 	}
 	return r
 }
@@ -358,7 +360,7 @@ func TestGet(t *testing.T) {
 		{
 			name: "an expired code quits",
 			setup: func(r *rig) {
-				r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, CodeLifetime: 1500 * time.Millisecond})
+				r.srv = githubtest.NewServer(githubtest.Options{Interval: 1, CodeLifetime: 1500 * time.Millisecond, Now: r.clock.Now})
 				r.t.Cleanup(r.srv.Close)
 			},
 			wantErr: "expired", reads: 1, wantPW: "quit",

@@ -181,6 +181,8 @@ func (h *Helper) mint(ctx context.Context, req store.SignInRequest, keepRefresh 
 		HTTP:          h.HTTP,
 		Provider:      req.Provider,
 		Scopes:        req.Scopes,
+		Now:           h.Now,
+		Sleep:         h.Sleep,
 		Show: func(c deviceflow.Code) {
 			uri := c.VerificationURI
 			if c.VerificationURIComplete != "" {
