@@ -639,6 +639,7 @@ var notInTroubleshooting = map[string]string{
 	"unsupported wire version %d (this daemon speaks %d)":    "memory wire: inside \"the token daemon refused the request: …\"",
 	"refusing to keep a token without an origin and a login": "a store's guard against a programming error",
 	"sign-in request without origin or client id":            "memory wire: inside \"the token daemon refused the request: …\"",
+	"malformed encoding":                                     "codec.ErrMalformed: the memory wire says \"request is malformed\" instead, and a token file that does not decode holds no tokens",
 	"the sign-in ended without a token":                      "memory: a guard against a sign-in function that returns neither token nor error",
 	"no sign-in is under way":                                "store.ErrNoSignIn: a wait with nothing to wait for; the helper starts one first",
 	"this store cannot run sign-ins in the background":       "store.ErrNoBackgroundSignIn: the helper then signs in itself, never printed",

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/codec"
 )
 
-// Wire format, version 3. Client and daemon share this file and nothing
-// else. A change to what a token or a sign-in request carries is a new
+// Wire format, version 3. Client and daemon share this file and the token
+// encoding of pkg/store/internal/codec, and nothing else. A change to what a token or a sign-in request carries is a new
 // version: a daemon cannot skip a field it does not know. Version 3 added
 // the app url and the provider to tokens, and the app url, provider,
 // scopes and even-if-signed-in to sign-in requests.
@@ -44,15 +45,8 @@ import (
 // A wait is answered "not found" when no sign-in is under way and nothing
 // is left to tell.
 //
-//	str   = uvarint length, bytes
-//	time  = varint Unix seconds, uvarint nanoseconds (the zero time as
-//	        time.Time{}.Unix(), 0)
-//	token = str origin, str login, str access token, time expiry,
-//	        varint min lifetime (ns), str api, str client id, time minted,
-//	        str refresh token, time refresh until, str app url,
-//	        reach: 0, or 1 then time checked, str app slug,
-//	        uvarint n + n str accounts, uvarint n + n str repos, uvarint omitted,
-//	        str provider
+//	str, time, token = as pkg/store/internal/codec encodes them (a change
+//	        to the token's encoding there is a new version here)
 //	sign-in request = str origin, str login, str client id, str app url,
 //	        varint min lifetime (ns), byte refresh (0 or 1), varint refresh for (ns),
 //	        str provider, str scopes, byte even if signed in (0 or 1)
@@ -180,18 +174,19 @@ const (
 // encodeRequest returns req as a whole frame.
 func encodeRequest(req Request) []byte {
 	e := newEncoder(64)
-	e.b = append(e.b, Version, req.Op)
+	e.Byte(Version)
+	e.Byte(req.Op)
 	switch req.Op {
 	case OpPut:
-		e.token(req.Token)
+		e.Token(req.Token)
 	case OpStartSignIn:
-		e.signInRequest(req.SignIn)
+		encodeSignInRequest(e, req.SignIn)
 	case OpList, OpStop, OpPendingSignIns:
 	default:
-		e.str(req.Origin)
-		e.str(req.Login)
+		e.Str(req.Origin)
+		e.Str(req.Login)
 	}
-	return e.frame()
+	return sealFrame(e)
 }
 
 // DecodeRequest reads one framed request from r and checks that it is
@@ -218,20 +213,21 @@ func DecodeRequest(r io.Reader) (Request, error) {
 		return Request{}, fmt.Errorf("unsupported wire version %d (this daemon speaks %d)", body[0], Version)
 	}
 	req := Request{Op: body[1]}
-	d := decoder{b: body[2:]}
+	d := codec.NewDecoder(body[2:])
 	switch req.Op {
 	case OpGet, OpDelete, OpLock, OpWaitSignIn:
-		req.Origin, req.Login = d.str(), d.str()
+		req.Origin, req.Login = d.Str(), d.Str()
 	case OpPut:
-		req.Token = d.token()
+		t := d.Token()
+		req.Token = &t
 	case OpStartSignIn:
-		req.SignIn = d.signInRequest()
+		req.SignIn = decodeSignInRequest(d)
 	case OpList, OpPendingSignIns:
 	default:
 		return Request{}, errUnknownOp
 	}
-	if err := d.end(); err != nil {
-		return Request{}, err
+	if d.End() != nil {
+		return Request{}, errBadEncoding
 	}
 	switch req.Op {
 	case OpGet, OpDelete, OpLock, OpWaitSignIn:
@@ -267,22 +263,23 @@ func opName(op byte) string {
 // encodeResponse returns resp as a whole frame.
 func encodeResponse(resp Response) []byte {
 	e := newEncoder(256)
-	e.b = append(e.b, Version, resp.Status)
+	e.Byte(Version)
+	e.Byte(resp.Status)
 	switch resp.Status {
 	case statusOK:
-		e.uvarint(uint64(len(resp.Tokens)))
+		e.Uvarint(uint64(len(resp.Tokens)))
 		for i := range resp.Tokens {
-			e.token(&resp.Tokens[i])
+			e.Token(&resp.Tokens[i])
 		}
 	case statusError, statusFailed:
-		e.str(resp.Error)
+		e.Str(resp.Error)
 	case statusSignIns:
-		e.uvarint(uint64(len(resp.SignIns)))
+		e.Uvarint(uint64(len(resp.SignIns)))
 		for i := range resp.SignIns {
-			e.signIn(&resp.SignIns[i])
+			encodeSignIn(e, &resp.SignIns[i])
 		}
 	}
-	return e.frame()
+	return sealFrame(e)
 }
 
 // decodeResponse reads one framed response from r.
@@ -309,31 +306,31 @@ func parseResponse(body []byte) (Response, error) {
 		return Response{}, fmt.Errorf("the token daemon speaks wire version %d, not %d (end it with: git credential-ghapp logout --all)", body[0], Version)
 	}
 	resp := Response{Status: body[1]}
-	d := decoder{b: body[2:]}
+	d := codec.NewDecoder(body[2:])
 	switch resp.Status {
 	case statusOK:
-		n := d.count()
+		n := d.Count()
 		if n > 0 {
 			resp.Tokens = make([]store.Token, n)
 			for i := range resp.Tokens {
-				resp.Tokens[i] = *d.token()
+				resp.Tokens[i] = d.Token()
 			}
 		}
 	case statusError, statusFailed:
-		resp.Error = d.str()
+		resp.Error = d.Str()
 	case statusSignIns:
-		n := d.count()
+		n := d.Count()
 		if n > 0 {
 			resp.SignIns = make([]store.SignIn, n)
 			for i := range resp.SignIns {
-				resp.SignIns[i] = d.signIn()
+				resp.SignIns[i] = decodeSignIn(d)
 			}
 		}
 	case statusNotFound, statusStale, statusNoSignIn, statusSignedIn:
 	default:
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
-	if d.end() != nil {
+	if d.End() != nil {
 		return Response{}, errors.New("the token daemon sent a malformed response")
 	}
 	return resp, nil
@@ -368,258 +365,62 @@ func rawFrame(body string) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
 }
 
-// encoder builds one frame; its first four bytes are the length, filled
-// in by frame.
-type encoder struct{ b []byte }
+// newEncoder starts a frame; its first four bytes are the length, filled
+// in by sealFrame.
+func newEncoder(size int) *codec.Encoder { return codec.NewEncoder(make([]byte, 4, size)) }
 
-func newEncoder(size int) *encoder { return &encoder{b: make([]byte, 4, size)} }
-
-func (e *encoder) frame() []byte {
-	binary.BigEndian.PutUint32(e.b, uint32(len(e.b)-4))
-	return e.b
+func sealFrame(e *codec.Encoder) []byte {
+	b := e.Bytes()
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
 }
 
-func (e *encoder) uvarint(u uint64) { e.b = binary.AppendUvarint(e.b, u) }
-func (e *encoder) varint(i int64)   { e.b = binary.AppendVarint(e.b, i) }
-
-func (e *encoder) str(s string) {
-	e.uvarint(uint64(len(s)))
-	e.b = append(e.b, s...)
+func encodeSignInRequest(e *codec.Encoder, r *store.SignInRequest) {
+	e.Str(r.Origin)
+	e.Str(r.Login)
+	e.Str(r.ClientID)
+	e.Str(r.AppURL)
+	e.Varint(int64(r.MinLifetime))
+	e.Flag(r.Refresh)
+	e.Varint(int64(r.RefreshFor))
+	e.Str(r.Provider)
+	e.Str(r.Scopes)
+	e.Flag(r.EvenIfSignedIn)
 }
 
-func (e *encoder) time(t time.Time) {
-	e.varint(t.Unix())
-	e.uvarint(uint64(t.Nanosecond()))
+func encodeSignIn(e *codec.Encoder, s *store.SignIn) {
+	e.Str(s.Origin)
+	e.Str(s.Login)
+	e.Str(s.UserCode)
+	e.Str(s.VerificationURI)
+	e.Time(s.Expiry)
+	e.Flag(s.OffServer)
+	e.Str(s.Ended)
 }
 
-func (e *encoder) strs(ss []string) {
-	e.uvarint(uint64(len(ss)))
-	for _, s := range ss {
-		e.str(s)
-	}
-}
-
-func (e *encoder) token(t *store.Token) {
-	e.str(t.Origin)
-	e.str(t.Login)
-	e.str(t.AccessToken)
-	e.time(t.Expiry)
-	e.varint(int64(t.MinLifetime))
-	e.str(t.API)
-	e.str(t.ClientID)
-	e.time(t.Minted)
-	e.str(t.RefreshToken)
-	e.time(t.RefreshUntil)
-	e.str(t.AppURL)
-	if t.Reach == nil {
-		e.b = append(e.b, 0)
-		e.str(t.Provider)
-		return
-	}
-	e.b = append(e.b, 1)
-	e.time(t.Reach.Checked)
-	e.str(t.Reach.AppSlug)
-	e.strs(t.Reach.Accounts)
-	e.strs(t.Reach.Repos)
-	e.uvarint(uint64(t.Reach.Omitted))
-	e.str(t.Provider)
-}
-
-func (e *encoder) flag(b bool) {
-	if b {
-		e.b = append(e.b, 1)
-	} else {
-		e.b = append(e.b, 0)
-	}
-}
-
-func (e *encoder) signInRequest(r *store.SignInRequest) {
-	e.str(r.Origin)
-	e.str(r.Login)
-	e.str(r.ClientID)
-	e.str(r.AppURL)
-	e.varint(int64(r.MinLifetime))
-	e.flag(r.Refresh)
-	e.varint(int64(r.RefreshFor))
-	e.str(r.Provider)
-	e.str(r.Scopes)
-	e.flag(r.EvenIfSignedIn)
-}
-
-func (e *encoder) signIn(s *store.SignIn) {
-	e.str(s.Origin)
-	e.str(s.Login)
-	e.str(s.UserCode)
-	e.str(s.VerificationURI)
-	e.time(s.Expiry)
-	e.flag(s.OffServer)
-	e.str(s.Ended)
-}
-
-// decoder reads what an encoder wrote. The first error sticks: later reads
-// return zero values, and end reports it.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = errBadEncoding
-	}
-	d.b = nil
-}
-
-func (d *decoder) uvarint() uint64 {
-	u, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return u
-}
-
-func (d *decoder) varint() int64 {
-	i, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return i
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) == 0 {
-		d.fail()
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-// count reads a number of items to come, each at least one byte long, so
-// that a forged count cannot make the reader allocate more than it read.
-func (d *decoder) count() int {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) str() string {
-	n := d.count()
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) strs() []string {
-	n := d.count()
-	if n == 0 {
-		return nil
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = d.str()
-	}
-	return ss
-}
-
-// unixZero is time.Time{}.Unix(): the zero time decodes as time.Time{}.
-const unixZero = -62135596800
-
-func (d *decoder) time() time.Time {
-	sec := d.varint()
-	nsec := d.uvarint()
-	if nsec >= 1e9 {
-		d.fail()
-		return time.Time{}
-	}
-	if sec == unixZero && nsec == 0 {
-		return time.Time{}
-	}
-	// In UTC, as JSON had it: a Local time would make the hit path load
-	// the time zone database.
-	return time.Unix(sec, int64(nsec)).UTC()
-}
-
-func (d *decoder) token() *store.Token {
-	t := &store.Token{
-		Origin:      d.str(),
-		Login:       d.str(),
-		AccessToken: d.str(),
-		Expiry:      d.time(),
-		MinLifetime: time.Duration(d.varint()),
-		API:         d.str(),
-		ClientID:    d.str(),
-		Minted:      d.time(),
-	}
-	t.RefreshToken = d.str()
-	t.RefreshUntil = d.time()
-	t.AppURL = d.str()
-	switch d.byte() {
-	case 0:
-	case 1:
-		t.Reach = &store.Reach{Checked: d.time(), AppSlug: d.str(), Accounts: d.strs(), Repos: d.strs()}
-		omitted := d.uvarint()
-		if omitted > 1<<31 {
-			d.fail()
-		}
-		t.Reach.Omitted = int(omitted)
-	default:
-		d.fail()
-	}
-	t.Provider = d.str()
-	return t
-}
-
-func (d *decoder) flag() bool {
-	switch d.byte() {
-	case 0:
-		return false
-	case 1:
-		return true
-	}
-	d.fail()
-	return false
-}
-
-func (d *decoder) signInRequest() *store.SignInRequest {
+func decodeSignInRequest(d *codec.Decoder) *store.SignInRequest {
 	return &store.SignInRequest{
-		Origin:         d.str(),
-		Login:          d.str(),
-		ClientID:       d.str(),
-		AppURL:         d.str(),
-		MinLifetime:    time.Duration(d.varint()),
-		Refresh:        d.flag(),
-		RefreshFor:     time.Duration(d.varint()),
-		Provider:       d.str(),
-		Scopes:         d.str(),
-		EvenIfSignedIn: d.flag(),
+		Origin:         d.Str(),
+		Login:          d.Str(),
+		ClientID:       d.Str(),
+		AppURL:         d.Str(),
+		MinLifetime:    time.Duration(d.Varint()),
+		Refresh:        d.Flag(),
+		RefreshFor:     time.Duration(d.Varint()),
+		Provider:       d.Str(),
+		Scopes:         d.Str(),
+		EvenIfSignedIn: d.Flag(),
 	}
 }
 
-func (d *decoder) signIn() store.SignIn {
+func decodeSignIn(d *codec.Decoder) store.SignIn {
 	return store.SignIn{
-		Origin:          d.str(),
-		Login:           d.str(),
-		UserCode:        d.str(),
-		VerificationURI: d.str(),
-		Expiry:          d.time(),
-		OffServer:       d.flag(),
-		Ended:           d.str(),
+		Origin:          d.Str(),
+		Login:           d.Str(),
+		UserCode:        d.Str(),
+		VerificationURI: d.Str(),
+		Expiry:          d.Time(),
+		OffServer:       d.Flag(),
+		Ended:           d.Str(),
 	}
-}
-
-// end reports a decoding error, or bytes left over.
-func (d *decoder) end() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.err = errBadEncoding
-	}
-	return d.err
 }
