@@ -1,6 +1,8 @@
-// Package tmpfs keeps tokens in files in the runtime directory, one JSON
-// file of accounts per origin so that a cache hit costs one open and one
-// read. The guarantee: tokens are only read from and written to regular
+// Package tmpfs keeps tokens in files in the runtime directory, one file
+// of accounts per origin so that a cache hit costs one open and one read,
+// in blob's binary form so that it costs no JSON decoder either (a file in
+// JSON, as earlier versions wrote, is still read, and rewritten in the
+// binary form by the next write). The guarantee: tokens are only read from and written to regular
 // files of mode 0600 owned by the user, in a 0700 directory the user owns
 // on a memory file system (tmpfs or ramfs, unless the user allows disk);
 // files are replaced atomically and never opened through a symlink.
@@ -61,11 +63,13 @@ func Open(dir string, allowDisk bool) (*Store, error) {
 		WriteWait: 10 * time.Second,
 		WritePoll: 2 * time.Millisecond,
 		Name:      "the token store in " + dir,
+		Binary:    true,
 	}), files: f}, nil
 }
 
 // files is the directory as a blob.Medium: an item is a file
-// tokens-<hash of the origin>.json.
+// tokens-<hash of the origin>.json. The name is what earlier versions,
+// which wrote JSON, gave it: an upgrade finds their files.
 type files string
 
 const prefix, suffix = "tokens-", ".json"

@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,11 +25,38 @@ import (
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/storetest"
 )
 
-const dirEnv = "GHAPP_TMPFS_TEST_DIR"
+const (
+	dirEnv     = "GHAPP_TMPFS_TEST_DIR"
+	coldGetEnv = "GHAPP_TMPFS_TEST_COLD_GET"
+)
 
 func TestMain(m *testing.M) {
 	storetest.LockHolderMain(func() (store.Store, error) { return Open(os.Getenv(dirEnv), false) })
+	if os.Getenv(coldGetEnv) != "" {
+		coldGetMain()
+	}
 	os.Exit(m.Run())
+}
+
+// coldGetMain is the process TestHitWithoutJSON starts: it answers one Get
+// from the store in dirEnv, as a cache hit does in a new process, and
+// prints how many allocations the Get made.
+func coldGetMain() {
+	s, err := Open(os.Getenv(dirEnv), false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cold get: open:", err)
+		os.Exit(2)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = s.Get("https://github.com", "octocat")
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cold get: Get:", err)
+		os.Exit(2)
+	}
+	fmt.Println(after.Mallocs - before.Mallocs)
+	os.Exit(0)
 }
 
 // shmDir returns a new private directory on /dev/shm, removed after t.
@@ -316,7 +347,141 @@ func TestExpiredIsErased(t *testing.T) {
 	}
 }
 
-// writeRaw writes toks as origin's token file, bypassing the store's checks.
+// fullToken sets every field a token file keeps.
+func fullToken(origin, login string) store.Token {
+	tk := token(origin, login)
+	tk.MinLifetime = 5 * time.Minute
+	tk.API = "https://api.github.com"
+	tk.ClientID = "Iv23liFake"
+	tk.AppURL = "https://github.com/apps/fake-app"
+	tk.Provider = "gitlab"
+	tk.Reach = &store.Reach{Checked: tk.Minted, AppSlug: "fake-app", Accounts: []string{"octo-org"}, Repos: []string{"other/one"}, Omitted: 2}
+	return tk
+}
+
+// asKept is tk as a store gives it back: times in UTC, no monotonic reading.
+func asKept(tk store.Token) store.Token {
+	tk.Expiry, tk.Minted = tk.Expiry.UTC().Round(0), tk.Minted.UTC().Round(0)
+	if tk.Reach != nil {
+		r := *tk.Reach
+		r.Checked = r.Checked.UTC().Round(0)
+		tk.Reach = &r
+	}
+	return tk
+}
+
+func TestFileIsBinary(t *testing.T) {
+	const gh = "https://github.com"
+	s := open(t, shmDir(t))
+	if err := s.Put(fullToken(gh, "octocat")); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.tokenFile(gh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) == 0 || data[0] != 0x01 {
+		t.Errorf("the token file begins with %q; want the binary form's 0x01", data[:min(len(data), 1)])
+	}
+}
+
+// A file an earlier version wrote as JSON keeps its accounts signed in,
+// and the next Put rewrites it in the binary form.
+func TestJSONFileIsReadAndRewritten(t *testing.T) {
+	const gh = "https://github.com"
+	s := open(t, shmDir(t))
+	old := fullToken(gh, "octocat")
+	writeRaw(t, s, gh, old)
+	got, err := s.Get(gh, "octocat")
+	if err != nil {
+		t.Fatalf("Get from a JSON file: %v", err)
+	}
+	if !reflect.DeepEqual(got, asKept(old)) {
+		t.Errorf("Get from a JSON file = %+v; want %+v", got, old)
+	}
+	newer := token(gh, "hubot")
+	if err := s.Put(newer); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(s.tokenFile(gh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[0] != 0x01 {
+		t.Fatalf("after Put the token file begins with %q; want the binary form's 0x01", data[:1])
+	}
+	toks, err := s.List()
+	if err != nil || len(toks) != 2 || !reflect.DeepEqual(toks[0], asKept(newer)) || !reflect.DeepEqual(toks[1], asKept(old)) {
+		t.Errorf("List after the rewrite = %d tokens, %v; want hubot's, then octocat's with every field", len(toks), err)
+	}
+}
+
+// A binary file that does not decode holds no tokens, as a garbled JSON
+// file does, and the next Put replaces it.
+func TestCorruptBinaryIsEmpty(t *testing.T) {
+	const gh = "https://github.com"
+	s := open(t, shmDir(t))
+	if err := s.Put(fullToken(gh, "octocat")); err != nil {
+		t.Fatal(err)
+	}
+	path := s.tokenFile(gh)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data[:len(data)-2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(gh, "octocat"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get from a cut binary file = %v; want ErrNotFound", err)
+	}
+	if toks, err := s.List(); err != nil || len(toks) != 0 {
+		t.Fatalf("List with a cut binary file = %d tokens, %v; want none", len(toks), err)
+	}
+	if err := s.Put(token(gh, "hubot")); err != nil {
+		t.Fatalf("Put over a cut binary file: %v", err)
+	}
+	if toks, err := s.List(); err != nil || len(toks) != 1 || toks[0].Login != "hubot" {
+		t.Errorf("after Put the file holds %d tokens, %v; want hubot's alone", len(toks), err)
+	}
+}
+
+// A cache hit in a new process decodes its token without encoding/json,
+// whose first decode in a process builds its reflection caches (about 200
+// allocations, and most of the hit's time). The count of allocations is
+// the measure: it does not depend on the machine's speed.
+func TestHitWithoutJSON(t *testing.T) {
+	const gh = "https://github.com"
+	dir := shmDir(t)
+	s := open(t, dir)
+	coldGet := func() int {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), dirEnv+"="+dir, coldGetEnv+"=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("the cold Get failed: %v", err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatalf("the cold Get printed %q", out)
+		}
+		return n
+	}
+	writeRaw(t, s, gh, fullToken(gh, "octocat"))
+	fromJSON := coldGet()
+	if err := s.Put(fullToken(gh, "octocat")); err != nil {
+		t.Fatal(err)
+	}
+	fromBinary := coldGet()
+	t.Logf("allocations of a Get in a new process: %d from a JSON file, %d from a binary one", fromJSON, fromBinary)
+	if fromBinary > 40 {
+		t.Errorf("a Get from a binary token file allocates %d times in a new process; want at most 40 (one from JSON: %d)", fromBinary, fromJSON)
+	}
+}
+
+// writeRaw writes toks as origin's token file in JSON, as an earlier
+// version did, bypassing the store's checks.
 func writeRaw(t *testing.T, s *Store, origin string, toks ...store.Token) {
 	t.Helper()
 	data, err := json.Marshal(toks)

@@ -1,7 +1,8 @@
-// Package blob keeps each origin's tokens as one JSON list in a Medium,
-// for the stores that write them outside the process (files on tmpfs,
-// keychain items). It implements store.Store once, so that those stores
-// differ only in where the bytes live.
+// Package blob keeps each origin's tokens as one list in a Medium, for the
+// stores that write them outside the process (files on tmpfs, keychain
+// items). It implements store.Store once, so that those stores differ only
+// in where the bytes live and in the form of the list: JSON, or binary
+// (see Options.Binary).
 package blob
 
 import (
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/internal/codec"
 )
 
 // signinPoll is how often Lock retries: sign-ins take seconds to minutes.
@@ -52,6 +54,12 @@ type Options struct {
 	WriteWait, WritePoll time.Duration
 	// Name is how messages name the store, as in "the keyring store".
 	Name string
+	// Binary writes lists in the binary form: a cache hit then decodes
+	// its token without encoding/json, whose first use in a process costs
+	// more than the rest of the hit. Without it lists are written as JSON,
+	// for media that hold text. Either form is read whatever the option,
+	// so that what an earlier version wrote is still read.
+	Binary bool
 }
 
 // Store keeps tokens in a Medium, one list per item.
@@ -173,7 +181,7 @@ func (s *Store) update(key string, change func([]store.Token) ([]store.Token, er
 	if len(toks) == 0 {
 		return s.m.Remove(key)
 	}
-	data, err := json.Marshal(toks)
+	data, err := s.encode(toks)
 	if err != nil {
 		return err
 	}
@@ -190,8 +198,8 @@ func (s *Store) read(key string) ([]store.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	var toks []store.Token
-	if json.Unmarshal(data, &toks) != nil {
+	toks, err := decode(data)
+	if err != nil {
 		return nil, nil
 	}
 	// Put never writes refresh fields; one found was put there by
@@ -200,6 +208,43 @@ func (s *Store) read(key string) ([]store.Token, error) {
 		toks[i].RefreshToken, toks[i].RefreshUntil = "", time.Time{}
 	}
 	return toks, nil
+}
+
+// binaryForm is the first byte of a list in the binary form: uvarint n,
+// then n tokens as pkg/store/internal/codec encodes them. No JSON text
+// begins with it.
+const binaryForm = 0x01
+
+func (s *Store) encode(toks []store.Token) ([]byte, error) {
+	if !s.o.Binary {
+		return json.Marshal(toks)
+	}
+	e := codec.NewEncoder(make([]byte, 0, 512))
+	e.Byte(binaryForm)
+	e.Uvarint(uint64(len(toks)))
+	for i := range toks {
+		e.Token(&toks[i])
+	}
+	return e.Bytes(), nil
+}
+
+// decode reads a list in either form.
+func decode(data []byte) ([]store.Token, error) {
+	if len(data) == 0 || data[0] != binaryForm {
+		var toks []store.Token
+		err := json.Unmarshal(data, &toks)
+		return toks, err
+	}
+	d := codec.NewDecoder(data[1:])
+	n := d.Count()
+	var toks []store.Token
+	if n > 0 {
+		toks = make([]store.Token, n)
+		for i := range toks {
+			toks[i] = d.Token()
+		}
+	}
+	return toks, d.End()
 }
 
 // Hash names s in a file name: stable, short, and free of path syntax.
