@@ -10,42 +10,18 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/storetest"
 )
 
 // frame builds a frame around body as it is.
 func frame(body string) []byte { return rawFrame(body) }
 
-// fullToken sets every field, so that a round trip that drops one shows.
-func fullToken() store.Token {
-	at := time.Date(2026, 11, 30, 7, 8, 9, 123456789, time.UTC)
-	return store.Token{
-		Origin:       "https://github.com:8443",
-		Login:        "Octo-Cat",
-		AccessToken:  "ghu_0123456789abcdef",
-		Expiry:       at.Add(8 * time.Hour),
-		MinLifetime:  5 * time.Minute,
-		API:          "https://github.com:8443/api/v3",
-		ClientID:     "Iv23liTestClient",
-		Minted:       at,
-		AppURL:       "https://github.com:8443/github-apps/octo-app",
-		RefreshToken: "ghr_secret",
-		RefreshUntil: at.Add(180 * 24 * time.Hour),
-		Reach: &store.Reach{
-			Checked:  at.Add(time.Minute),
-			AppSlug:  "octo-app",
-			Accounts: []string{"octo-org", "Octo-Cat"},
-			Repos:    []string{"other/one", "other/two"},
-			Omitted:  3,
-		},
-	}
-}
-
 func TestTokenRoundTrip(t *testing.T) {
-	local := fullToken()
+	local := storetest.FullToken()
 	local.Minted = local.Minted.In(time.FixedZone("somewhere", 3600))
 	before := time.Date(1960, 1, 1, 0, 0, 0, 1, time.UTC) // before 1970: negative seconds
 	for name, tk := range map[string]store.Token{
-		"every field":        fullToken(),
+		"every field":        storetest.FullToken(),
 		"zero values":        {Origin: "o", AccessToken: "a"},
 		"reach without list": {Origin: "o", AccessToken: "a", Reach: &store.Reach{}},
 		"another time zone":  local,
@@ -76,7 +52,7 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRequest(t *testing.T) {
-	tk := fullToken()
+	tk := storetest.FullToken()
 	good := []struct {
 		name string
 		req  Request
@@ -212,7 +188,7 @@ func TestSignInResponseRoundTrip(t *testing.T) {
 }
 
 func TestResponseRoundTrip(t *testing.T) {
-	tk := fullToken()
+	tk := storetest.FullToken()
 	for _, want := range []Response{
 		{Status: statusNotFound},
 		{Status: statusStale},
@@ -249,7 +225,7 @@ func TestResponseRoundTrip(t *testing.T) {
 }
 
 func FuzzDecodeRequest(f *testing.F) {
-	tk := fullToken()
+	tk := storetest.FullToken()
 	f.Add(encodeRequest(Request{Op: OpGet, Origin: "https://github.com"}))
 	f.Add(encodeRequest(Request{Op: OpPut, Token: &tk}))
 	f.Add(encodeRequest(Request{Op: OpLock, Origin: "o", Login: "l"}))
@@ -284,7 +260,7 @@ func FuzzDecodeRequest(f *testing.F) {
 // else on the socket, might send: it refuses or decodes, never panics, and
 // what it accepts survives another trip unchanged.
 func FuzzParseResponse(f *testing.F) {
-	tk := fullToken()
+	tk := storetest.FullToken()
 	f.Add(encodeResponse(Response{Status: statusOK, Tokens: []store.Token{tk}})[4:])
 	f.Add(encodeResponse(Response{Status: statusSignIns, SignIns: []store.SignIn{fullSignIn("ABCD-1234")}})[4:])
 	f.Add(encodeResponse(Response{Status: statusFailed, Error: "access denied"})[4:])

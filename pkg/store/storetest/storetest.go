@@ -654,3 +654,29 @@ func TestLockHolderDeath(t *testing.T, s store.Store, env ...string) {
 	cmd.Wait()
 	mustLock(t, s, holderOrigin, holderLogin)()
 }
+
+// FullToken sets every field of a token, so that a round trip (through a
+// store, a wire or a file format) that drops one shows.
+func FullToken() store.Token {
+	at := time.Date(2026, 11, 30, 7, 8, 9, 123456789, time.UTC)
+	return store.Token{
+		Origin:       "https://github.com:8443",
+		Login:        "Octo-Cat",
+		AccessToken:  "ghu_0123456789abcdef",
+		Expiry:       at.Add(8 * time.Hour),
+		MinLifetime:  5 * time.Minute,
+		API:          "https://github.com:8443/api/v3",
+		ClientID:     "Iv23liTestClient",
+		Minted:       at,
+		AppURL:       "https://github.com:8443/github-apps/octo-app",
+		RefreshToken: "ghr_secret",
+		RefreshUntil: at.Add(180 * 24 * time.Hour),
+		Reach: &store.Reach{
+			Checked:  at.Add(time.Minute),
+			AppSlug:  "octo-app",
+			Accounts: []string{"octo-org", "Octo-Cat"},
+			Repos:    []string{"other/one", "other/two"},
+			Omitted:  3,
+		},
+	}
+}

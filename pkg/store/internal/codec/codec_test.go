@@ -8,33 +8,8 @@ import (
 	"time"
 
 	"github.com/ghapp-creds/git-credential-ghapp/pkg/store"
+	"github.com/ghapp-creds/git-credential-ghapp/pkg/store/storetest"
 )
-
-// fullToken sets every field, so that a round trip that drops one shows.
-func fullToken() store.Token {
-	at := time.Date(2026, 11, 30, 7, 8, 9, 123456789, time.UTC)
-	return store.Token{
-		Origin:       "https://github.com:8443",
-		Login:        "Octo-Cat",
-		AccessToken:  "ghu_0123456789abcdef",
-		Expiry:       at.Add(8 * time.Hour),
-		MinLifetime:  5 * time.Minute,
-		API:          "https://github.com:8443/api/v3",
-		ClientID:     "Iv23liTestClient",
-		Minted:       at,
-		AppURL:       "https://github.com:8443/github-apps/octo-app",
-		RefreshToken: "ghr_secret",
-		RefreshUntil: at.Add(180 * 24 * time.Hour),
-		Reach: &store.Reach{
-			Checked:  at.Add(time.Minute),
-			AppSlug:  "octo-app",
-			Accounts: []string{"octo-org", "Octo-Cat"},
-			Repos:    []string{"other/one", "other/two"},
-			Omitted:  3,
-		},
-		Provider: "gitlab",
-	}
-}
 
 func encode(t store.Token) []byte {
 	e := NewEncoder(nil)
@@ -66,10 +41,10 @@ func inUTC(t store.Token) store.Token {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	local := fullToken()
+	local := storetest.FullToken()
 	local.Minted = local.Minted.In(time.FixedZone("somewhere", 3600))
 	for name, tk := range map[string]store.Token{
-		"every field":        fullToken(),
+		"every field":        storetest.FullToken(),
 		"zero values":        {},
 		"reach without list": {Origin: "o", Reach: &store.Reach{}},
 		"another time zone":  local,
@@ -109,7 +84,7 @@ func TestTokenBytesAreFixed(t *testing.T) {
 }
 
 func TestDecoderRefusesWhatNoEncoderWrote(t *testing.T) {
-	full := encode(fullToken())
+	full := encode(storetest.FullToken())
 	// Cut anywhere, a token is refused, never misread.
 	for n := range len(full) {
 		if _, err := decode(full[:n]); !errors.Is(err, ErrMalformed) {
