@@ -680,3 +680,15 @@ func FullToken() store.Token {
 		},
 	}
 }
+
+// AsKept is tk as a store gives it back: times in UTC, with no monotonic
+// clock reading.
+func AsKept(tk store.Token) store.Token {
+	tk.Expiry, tk.Minted = tk.Expiry.UTC().Round(0), tk.Minted.UTC().Round(0)
+	if tk.Reach != nil {
+		r := *tk.Reach
+		r.Checked = r.Checked.UTC().Round(0)
+		tk.Reach = &r
+	}
+	return tk
+}

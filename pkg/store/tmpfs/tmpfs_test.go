@@ -359,17 +359,6 @@ func fullToken(origin, login string) store.Token {
 	return tk
 }
 
-// asKept is tk as a store gives it back: times in UTC, no monotonic reading.
-func asKept(tk store.Token) store.Token {
-	tk.Expiry, tk.Minted = tk.Expiry.UTC().Round(0), tk.Minted.UTC().Round(0)
-	if tk.Reach != nil {
-		r := *tk.Reach
-		r.Checked = r.Checked.UTC().Round(0)
-		tk.Reach = &r
-	}
-	return tk
-}
-
 func TestFileIsBinary(t *testing.T) {
 	const gh = "https://github.com"
 	s := open(t, shmDir(t))
@@ -396,7 +385,7 @@ func TestJSONFileIsReadAndRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get from a JSON file: %v", err)
 	}
-	if !reflect.DeepEqual(got, asKept(old)) {
+	if !reflect.DeepEqual(got, storetest.AsKept(old)) {
 		t.Errorf("Get from a JSON file = %+v; want %+v", got, old)
 	}
 	newer := token(gh, "hubot")
@@ -411,7 +400,7 @@ func TestJSONFileIsReadAndRewritten(t *testing.T) {
 		t.Fatalf("after Put the token file begins with %q; want the binary form's 0x01", data[:1])
 	}
 	toks, err := s.List()
-	if err != nil || len(toks) != 2 || !reflect.DeepEqual(toks[0], asKept(newer)) || !reflect.DeepEqual(toks[1], asKept(old)) {
+	if err != nil || len(toks) != 2 || !reflect.DeepEqual(toks[0], storetest.AsKept(newer)) || !reflect.DeepEqual(toks[1], storetest.AsKept(old)) {
 		t.Errorf("List after the rewrite = %d tokens, %v; want hubot's, then octocat's with every field", len(toks), err)
 	}
 }

@@ -179,7 +179,7 @@ func TestJSONListIsReadAndConverted(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := New(m, binaryOptions(t.TempDir()))
-	if got, err := s.Get(old.Origin, "octocat"); err != nil || !reflect.DeepEqual(got, inUTC(old)) {
+	if got, err := s.Get(old.Origin, "octocat"); err != nil || !reflect.DeepEqual(got, storetest.AsKept(old)) {
 		t.Fatalf("Get from a JSON list = %+v, %v; want %+v", got, err, old)
 	}
 	if m[old.Origin][0] != '[' {
@@ -196,20 +196,9 @@ func TestJSONListIsReadAndConverted(t *testing.T) {
 	if err != nil || len(toks) != 2 {
 		t.Fatalf("List after the conversion = %d tokens, %v; want 2", len(toks), err)
 	}
-	if !reflect.DeepEqual(toks[0], inUTC(newer)) || !reflect.DeepEqual(toks[1], inUTC(older)) {
+	if !reflect.DeepEqual(toks[0], storetest.AsKept(newer)) || !reflect.DeepEqual(toks[1], storetest.AsKept(older)) {
 		t.Errorf("List after the conversion = %+v; want %+v and %+v", toks, newer, older)
 	}
-}
-
-// inUTC is tk as a store gives it back: times in UTC, no monotonic reading.
-func inUTC(tk store.Token) store.Token {
-	tk.Expiry, tk.Minted = tk.Expiry.UTC().Round(0), tk.Minted.UTC().Round(0)
-	if tk.Reach != nil {
-		r := *tk.Reach
-		r.Checked = r.Checked.UTC().Round(0)
-		tk.Reach = &r
-	}
-	return tk
 }
 
 // A list that does not decode reads as no tokens, and the next write
