@@ -263,7 +263,7 @@ func (h *Helper) open(s *config.Settings) (namedStore, error) {
 	if err != nil {
 		return namedStore{}, err
 	}
-	h.traceOpened(name, s)
+	h.traceStoreChoice(name, s)
 	return namedStore{st, name}, nil
 }
 

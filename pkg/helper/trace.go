@@ -63,7 +63,7 @@ func (h *Helper) traceSettings(url string, s config.Settings) {
 		url, s.ClientID, from, s.Store, s.Interactive, s.BackgroundSignIn, s.MinLifetime)
 }
 
-func (h *Helper) traceOpened(name string, s *config.Settings) {
+func (h *Helper) traceStoreChoice(name string, s *config.Settings) {
 	why := "the default"
 	switch {
 	case h.StoreFlag != "":
